@@ -1,0 +1,185 @@
+// Elementwise ops and their gradients. Broadcasting happens in the forward through stride-0
+// views; the backward undoes it with sum_to.
+#include "autograd/op_helpers.h"
+
+namespace cherry {
+using namespace detail;
+
+namespace {
+Tensor binary_forward(BinaryOp op, const Tensor& a, const Tensor& b) {
+  check_same(a, b, op_name(op));
+  const Shape s = broadcast_shapes(a.shape(), b.shape(), op_name(op));
+  Tensor out = empty(s, is_comparison(op) ? DType::boolean : a.dtype(), a.device());
+  if (out.numel()) be(a).binary(op, broadcast_arg(a, s, op_name(op)), broadcast_arg(b, s, op_name(op)), out.arg());
+  return out;
+}
+
+Tensor unary_forward(UnaryOp op, const Tensor& x) {
+  Tensor out = empty(x.shape(), x.dtype(), x.device());
+  if (out.numel()) be(x).unary(op, x.arg(), out.arg());
+  return out;
+}
+
+// Records a one-input op whose gradient is f(g, x, y).
+template <class F> Tensor unary_op(UnaryOp op, const Tensor& x, F grad) {
+  Tensor y = unary_forward(op, x);
+  if (needs_grad({x}))
+    record(op_name(op), {y}, {x}, [sx = save(x), sy = save(y), grad](const Grads& g, const Needs&) -> Grads {
+      return {grad(g[0], sx.get(), sy.get())};
+    });
+  return y;
+}
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward(BinaryOp::add, a, b);
+  if (needs_grad({a, b}))
+    record("add", {out}, {a, b}, [sa = a.shape(), sb = b.shape()](const Grads& g, const Needs& n) -> Grads {
+      return {n[0] ? sum_to(g[0], sa) : Tensor(), n[1] ? sum_to(g[0], sb) : Tensor()};
+    });
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward(BinaryOp::sub, a, b);
+  if (needs_grad({a, b}))
+    record("sub", {out}, {a, b}, [sa = a.shape(), sb = b.shape()](const Grads& g, const Needs& n) -> Grads {
+      return {n[0] ? sum_to(g[0], sa) : Tensor(), n[1] ? sum_to(neg(g[0]), sb) : Tensor()};
+    });
+  return out;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward(BinaryOp::mul, a, b);
+  if (needs_grad({a, b}))
+    record("mul", {out}, {a, b}, [sa = save(a), sb = save(b)](const Grads& g, const Needs& n) -> Grads {
+      Tensor a = sa.get(), b = sb.get();
+      return {n[0] ? sum_to(mul(g[0], b), a.shape()) : Tensor(), n[1] ? sum_to(mul(g[0], a), b.shape()) : Tensor()};
+    });
+  return out;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward(BinaryOp::div, a, b);
+  if (needs_grad({a, b}))
+    record("div", {out}, {a, b}, [sa = save(a), sb = save(b)](const Grads& g, const Needs& n) -> Grads {
+      Tensor a = sa.get(), b = sb.get();
+      return {n[0] ? sum_to(div(g[0], b), a.shape()) : Tensor(),
+              n[1] ? sum_to(neg(div(mul(g[0], a), mul(b, b))), b.shape()) : Tensor()};
+    });
+  return out;
+}
+
+// max/min: the winner gets the gradient; exact ties split it in half (as PyTorch does).
+static Tensor extremum(BinaryOp op, const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward(op, a, b);
+  if (needs_grad({a, b}))
+    record(op_name(op), {out}, {a, b}, [op, sa = save(a), sb = save(b)](const Grads& g, const Needs& n) -> Grads {
+      Tensor a = sa.get(), b = sb.get();
+      Tensor a_wins = compare(op == BinaryOp::maximum ? BinaryOp::gt : BinaryOp::lt, a, b);
+      Tensor half = mul(g[0], scalar_like(0.5, g[0]));
+      Tensor zero = zeros({}, g[0].dtype(), g[0].device());
+      Tensor ga = where(a_wins, g[0], where(eq(a, b), half, zero));
+      Tensor gb = sub(g[0], ga);
+      return {n[0] ? sum_to(ga, a.shape()) : Tensor(), n[1] ? sum_to(gb, b.shape()) : Tensor()};
+    });
+  return out;
+}
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum(BinaryOp::maximum, a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(BinaryOp::minimum, a, b); }
+
+Tensor pow(const Tensor& a, double e) {
+  Tensor out = binary_forward(BinaryOp::pow, a, scalar_like(e, a));
+  if (needs_grad({a}))
+    record("pow", {out}, {a}, [sa = save(a), e](const Grads& g, const Needs&) -> Grads {
+      Tensor a = sa.get();
+      return {mul(g[0], mul(pow(a, e - 1), scalar_like(e, a)))};
+    });
+  return out;
+}
+
+Tensor neg(const Tensor& x) { return unary_op(UnaryOp::neg, x, [](const Tensor& g, const Tensor&, const Tensor&) { return neg(g); }); }
+Tensor exp(const Tensor& x) { return unary_op(UnaryOp::exp, x, [](const Tensor& g, const Tensor&, const Tensor& y) { return mul(g, y); }); }
+Tensor log(const Tensor& x) { return unary_op(UnaryOp::log, x, [](const Tensor& g, const Tensor& x, const Tensor&) { return div(g, x); }); }
+Tensor sqrt(const Tensor& x) {
+  return unary_op(UnaryOp::sqrt, x, [](const Tensor& g, const Tensor&, const Tensor& y) { return div(g, mul(y, scalar_like(2, y))); });
+}
+Tensor rsqrt(const Tensor& x) {  // d/dx x^-1/2 = -1/2 y^3
+  return unary_op(UnaryOp::rsqrt, x, [](const Tensor& g, const Tensor&, const Tensor& y) {
+    return mul(g, mul(mul(y, mul(y, y)), scalar_like(-0.5, y)));
+  });
+}
+Tensor abs(const Tensor& x) { return unary_op(UnaryOp::abs, x, [](const Tensor& g, const Tensor& x, const Tensor&) { return mul(g, sign(x)); }); }
+Tensor square(const Tensor& x) {
+  return unary_op(UnaryOp::square, x, [](const Tensor& g, const Tensor& x, const Tensor&) { return mul(g, mul(x, scalar_like(2, x))); });
+}
+Tensor reciprocal(const Tensor& x) {
+  return unary_op(UnaryOp::reciprocal, x, [](const Tensor& g, const Tensor&, const Tensor& y) { return neg(mul(g, mul(y, y))); });
+}
+Tensor relu(const Tensor& x) {
+  return unary_op(UnaryOp::relu, x, [](const Tensor& g, const Tensor& x, const Tensor&) { return binary_forward(BinaryOp::relu_backward, g, x); });
+}
+Tensor gelu(const Tensor& x) {
+  return unary_op(UnaryOp::gelu, x, [](const Tensor& g, const Tensor& x, const Tensor&) { return binary_forward(BinaryOp::gelu_backward, g, x); });
+}
+Tensor sigmoid(const Tensor& x) {
+  return unary_op(UnaryOp::sigmoid, x, [](const Tensor& g, const Tensor&, const Tensor& y) { return mul(g, mul(y, sub(scalar_like(1, y), y))); });
+}
+Tensor tanh(const Tensor& x) {
+  return unary_op(UnaryOp::tanh, x, [](const Tensor& g, const Tensor&, const Tensor& y) { return mul(g, sub(scalar_like(1, y), mul(y, y))); });
+}
+Tensor sign(const Tensor& x) { return unary_forward(UnaryOp::sign, x); }
+
+Tensor clamp(const Tensor& x, double lo, double hi) {
+  Tensor out;
+  {
+    NoGradGuard ng;
+    out = minimum(maximum(x, scalar_like(lo, x)), scalar_like(hi, x));
+  }
+  if (needs_grad({x}))
+    record("clamp", {out}, {x}, [sx = save(x), lo, hi](const Grads& g, const Needs&) -> Grads {
+      Tensor x = sx.get(), zero = zeros({}, g[0].dtype(), g[0].device());
+      return {where(lt(x, scalar_like(lo, x)), zero, where(gt(x, scalar_like(hi, x)), zero, g[0]))};
+    });
+  return out;
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  check_same(a, b, "where");
+  CHERRY_CHECK(cond.dtype() == DType::boolean || cond.dtype() == DType::u8, "where", "condition must be bool/u8, got ", cond.describe());
+  const Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor out = empty(s, a.dtype(), a.device());
+  if (out.numel()) be(a).where(broadcast_arg(cond, s, "where"), broadcast_arg(a, s, "where"), broadcast_arg(b, s, "where"), out.arg());
+  if (needs_grad({a, b}))
+    record("where", {out}, {a, b}, [sc = save(cond), sa = a.shape(), sb = b.shape()](const Grads& g, const Needs& n) -> Grads {
+      Tensor zero = zeros({}, g[0].dtype(), g[0].device()), c = sc.get();
+      return {n[0] ? sum_to(where(c, g[0], zero), sa) : Tensor(), n[1] ? sum_to(where(c, zero, g[0]), sb) : Tensor()};
+    });
+  return out;
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) { return where(mask, scalar_like(value, x), x); }
+
+Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b) {
+  CHERRY_CHECK(is_comparison(op), "compare", op_name(op), " is not a comparison");
+  return binary_forward(op, a, b);
+}
+Tensor eq(const Tensor& a, const Tensor& b) { return compare(BinaryOp::eq, a, b); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::gt, a, b); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::lt, a, b); }
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator+(const Tensor& a, double s) { return add(a, scalar_like(s, a)); }
+Tensor operator-(const Tensor& a, double s) { return sub(a, scalar_like(s, a)); }
+Tensor operator*(const Tensor& a, double s) { return mul(a, scalar_like(s, a)); }
+Tensor operator/(const Tensor& a, double s) { return div(a, scalar_like(s, a)); }
+Tensor operator+(double s, const Tensor& a) { return add(scalar_like(s, a), a); }
+Tensor operator-(double s, const Tensor& a) { return sub(scalar_like(s, a), a); }
+Tensor operator*(double s, const Tensor& a) { return mul(scalar_like(s, a), a); }
+Tensor operator/(double s, const Tensor& a) { return div(scalar_like(s, a), a); }
+
+}  // namespace cherry

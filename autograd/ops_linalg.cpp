@@ -1,0 +1,64 @@
+// Matrix products. Everything funnels into bmm3, one batched GEMM over (B,M,K) @ (B,K,N) whose
+// operands may be transposed views or have a broadcast (stride 0) batch: no copies for either.
+#include "autograd/op_helpers.h"
+
+namespace cherry {
+using namespace detail;
+
+namespace {
+// a:(B,M,K) @ b:(B,K,N) -> (B,M,N)
+Tensor bmm3(const Tensor& a, const Tensor& b) {
+  Tensor out = empty({a.shape()[0], a.shape()[1], b.shape()[2]}, a.dtype(), a.device());
+  if (out.numel()) be(a).matmul(a.arg(), b.arg(), out.arg(), 1.0, 0.0);
+  if (needs_grad({a, b}))
+    record("matmul", {out}, {a, b}, [sa = save(a), sb = save(b)](const Grads& g, const Needs& n) -> Grads {
+      Tensor a = sa.get(), b = sb.get();
+      return {n[0] ? bmm3(g[0], b.transpose(1, 2)) : Tensor(), n[1] ? bmm3(a.transpose(1, 2), g[0]) : Tensor()};
+    });
+  return out;
+}
+}  // namespace
+
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  check_same(a_in, b_in, "matmul");
+  check_floating(a_in, "matmul");
+  CHERRY_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul", "operands must be at least 1-D: ", a_in.describe(), ", ", b_in.describe());
+  const bool a_vec = a_in.dim() == 1, b_vec = b_in.dim() == 1;
+  Tensor a = a_vec ? a_in.unsqueeze(0) : a_in, b = b_vec ? b_in.unsqueeze(1) : b_in;
+  const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
+  CHERRY_CHECK(b.size(-2) == K, "matmul", "inner dimensions differ: ", a_in.describe(), " @ ", b_in.describe());
+  Shape a_batch(a.shape().begin(), a.shape().end() - 2), b_batch(b.shape().begin(), b.shape().end() - 2);
+  Tensor out;
+  if (b_batch.empty()) {  // (...,M,K) @ (K,N): fold the batch into M, one GEMM
+    Shape s = a_batch;
+    s.push_back(M), s.push_back(N);
+    out = bmm3(a.reshape({1, -1, K}), b.unsqueeze(0)).reshape(s);
+  } else {
+    Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
+    Shape ea = batch, eb = batch, s = batch;
+    ea.push_back(M), ea.push_back(K), eb.push_back(K), eb.push_back(N), s.push_back(M), s.push_back(N);
+    const int64_t B = numel_of(batch);
+    Tensor a3 = a.expand(ea), b3 = b.expand(eb);
+    a3 = a_batch.size() == 1 && a_batch == batch ? a3 : a3.reshape({B, M, K});
+    b3 = b_batch.size() == 1 && b_batch == batch ? b3 : b3.reshape({B, K, N});
+    out = bmm3(a3, b3).reshape(s);
+  }
+  if (a_vec) out = out.squeeze(-2);
+  if (b_vec) out = out.squeeze(-1);
+  return out;
+}
+
+Tensor Tensor::matmul(const Tensor& other) const { return cherry::matmul(*this, other); }
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  CHERRY_CHECK(weight.dim() == 2, "linear", "weight must be (out, in), got ", weight.describe());
+  CHERRY_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear", "input ", x.describe(), " does not match weight ", weight.describe());
+  Tensor y = matmul(x, weight.transpose(0, 1));
+  if (bias.defined()) {
+    CHERRY_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear", "bias ", bias.describe(), " for weight ", weight.describe());
+    y = add(y, bias);
+  }
+  return y;
+}
+
+}  // namespace cherry

@@ -1,0 +1,112 @@
+// The Backend interface: one virtual call per op (never per element). Each device implements it
+// (cpu/, cuda/, and reference/ for tests); the ops layer in autograd/ is the only caller.
+// Args are already validated there: shapes agree, broadcast dims carry stride 0.
+#pragma once
+#include <cstddef>
+#include <string>
+
+#include "backends/arg.h"
+
+namespace cherry {
+
+enum class UnaryOp { neg, exp, log, sqrt, rsqrt, abs, relu, sigmoid, tanh, gelu, sign, square, reciprocal };
+// relu_backward: a=grad, b=x -> a*(b>0); gelu_backward: a=grad, b=x -> a*gelu'(b).
+enum class BinaryOp { add, sub, mul, div, maximum, minimum, pow, eq, ne, lt, le, gt, ge, relu_backward, gelu_backward };
+enum class ReduceOp { sum, mean, max, min };
+
+const char* op_name(UnaryOp op);
+const char* op_name(BinaryOp op);
+const char* op_name(ReduceOp op);
+inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq && op <= BinaryOp::ge; }
+
+struct Conv2dParams {
+  int64_t stride[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
+  int64_t groups = 1;
+};
+struct Pool2dParams {
+  int64_t kernel[2] = {2, 2}, stride[2] = {2, 2}, padding[2] = {0, 0};
+  bool count_include_pad = true;  // avg pool only
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // Memory (raw; core's CachingAllocator sits on top).
+  virtual void* raw_allocate(size_t nbytes) = 0;
+  virtual void raw_deallocate(void* p, size_t nbytes) = 0;
+  virtual void copy_from_host(void* dst, const void* src, size_t nbytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, size_t nbytes) = 0;
+  virtual void synchronize() {}
+
+  // Elementwise. out is contiguous; inputs are strided views already broadcast to out's shape.
+  virtual void fill(const Arg& out, double value) = 0;                 // out strided
+  virtual void copy(const Arg& src, const Arg& dst) = 0;               // strided -> strided, casts dtype
+  virtual void unary(UnaryOp op, const Arg& x, const Arg& out) = 0;
+  virtual void binary(BinaryOp op, const Arg& a, const Arg& b, const Arg& out) = 0;  // comparisons: out bool
+  virtual void where(const Arg& cond, const Arg& a, const Arg& b, const Arg& out) = 0;
+
+  // Reductions: out has x's rank with size 1 on each reduced dim.
+  virtual void reduce(ReduceOp op, const Arg& x, const Arg& out) = 0;
+  // Last-dim ops on contiguous x:(M,N).
+  virtual void argmax(const Arg& x, const Arg& out) = 0;                                  // out:(M) i64
+  virtual void topk(const Arg& x, int64_t k, bool largest, const Arg& values, const Arg& indices) = 0;  // (M,k)
+  virtual void softmax(const Arg& x, bool log, const Arg& y) = 0;                         // y:(M,N)
+  virtual void softmax_backward(const Arg& y, const Arg& gy, bool log, const Arg& gx) = 0;
+
+  // Batched GEMM: c:(B,M,N) = alpha * a:(B,M,K) @ b:(B,K,N) + beta * c. Each 2-D slice has a unit
+  // stride on one of its dims (row- or column-major); batch stride may be 0 (broadcast).
+  virtual void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta) = 0;
+
+  // Convolution, NCHW / OIHW (PyTorch layouts). bias may have data == nullptr.
+  virtual void conv2d_forward(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) = 0;
+  virtual void conv2d_backward_data(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) = 0;
+  virtual void conv2d_backward_weight(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gbias, const Conv2dParams& p) = 0;
+
+  // Pooling, NCHW. indices: i64 flat h*W+w into each input plane.
+  virtual void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& indices, const Pool2dParams& p) = 0;
+  virtual void max_pool2d_backward(const Arg& gy, const Arg& indices, const Arg& gx) = 0;
+  virtual void avg_pool2d_forward(const Arg& x, const Arg& y, const Pool2dParams& p) = 0;
+  virtual void avg_pool2d_backward(const Arg& gy, const Arg& gx, const Pool2dParams& p) = 0;
+
+  // Batch norm over (N,H,W) per channel of x:(N,C,H,W) (H=W=1 allowed). training: batch stats,
+  // written to mean/invstd:(C), running stats updated in place (unbiased var) when given.
+  // eval: uses running stats, mean/invstd untouched.
+  virtual void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& running_mean,
+                                  const Arg& running_var, bool training, double momentum, double eps,
+                                  const Arg& y, const Arg& mean, const Arg& invstd) = 0;
+  virtual void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& mean, const Arg& invstd,
+                                   const Arg& gx, const Arg& gw, const Arg& gb) = 0;
+
+  // Layer norm over the last dim of x:(M,N); w,b:(N) optional (data == nullptr); mean/rstd:(M).
+  virtual void layer_norm_forward(const Arg& x, const Arg& w, const Arg& b, double eps, const Arg& y,
+                                  const Arg& mean, const Arg& rstd) = 0;
+  virtual void layer_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& mean, const Arg& rstd,
+                                   const Arg& gx, const Arg& gw, const Arg& gb) = 0;
+
+  // Indexing along dim. idx i64. index_select: out[.., i, ..] = x[.., idx[i], ..].
+  virtual void index_select(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) = 0;
+  virtual void index_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) = 0;  // out[.., idx[i], ..] += src[.., i, ..]
+  virtual void gather(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) = 0;       // out[i][j] = x[i][idx[i][j]] (dim=1)
+  virtual void scatter_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) = 0;  // out[i][idx[i][j]] += src[i][j]
+};
+
+// The registry (backends/registry.cpp, the only #ifdef CHERRY_CUDA).
+Backend& backend_for(DeviceType device);
+bool backend_available(DeviceType device);
+
+// Tests swap the CPU backend for the reference backend for the lifetime of this guard.
+class ScopedBackendOverride {
+ public:
+  ScopedBackendOverride(DeviceType device, Backend* replacement);
+  ~ScopedBackendOverride();
+  ScopedBackendOverride(const ScopedBackendOverride&) = delete;
+  ScopedBackendOverride& operator=(const ScopedBackendOverride&) = delete;
+
+ private:
+  DeviceType device_;
+  Backend* previous_;
+};
+
+}  // namespace cherry

@@ -1,0 +1,121 @@
+// Convolution by im2col + GEMM, templated on the element type. oneDNN has no f64 convolution, so
+// this is the f64 path (gradient checks); it also serves as a second f32 implementation.
+#include <cblas.h>
+
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/dispatch.h"
+
+namespace cherry::cpu {
+
+namespace {
+struct Geometry {
+  int64_t N, C, H, W, O, Cg, Og, KH, KW, OH, OW, G;
+  int64_t col_rows() const { return Cg * KH * KW; }
+  int64_t col_cols() const { return OH * OW; }
+};
+Geometry geometry(const Shape& x, const Shape& w, const Shape& y, int64_t groups) {
+  return {x[0], x[1], x[2], x[3], w[0], w[1], w[0] / groups, w[2], w[3], y[2], y[3], groups};
+}
+
+// x plane group (Cg,H,W) -> col (Cg*KH*KW, OH*OW).
+template <class T> void im2col(const T* x, T* col, const Geometry& g, const Conv2dParams& p) {
+  for (int64_t c = 0; c < g.Cg; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        T* row = col + ((c * g.KH + kh) * g.KW + kw) * g.OH * g.OW;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          const int64_t ih = oh * p.stride[0] - p.padding[0] + kh * p.dilation[0];
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const int64_t iw = ow * p.stride[1] - p.padding[1] + kw * p.dilation[1];
+            row[oh * g.OW + ow] = (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) ? x[(c * g.H + ih) * g.W + iw] : T(0);
+          }
+        }
+      }
+}
+
+// col (Cg*KH*KW, OH*OW) -> accumulate into x plane group (Cg,H,W).
+template <class T> void col2im(const T* col, T* x, const Geometry& g, const Conv2dParams& p) {
+  for (int64_t c = 0; c < g.Cg; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * g.OH * g.OW;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          const int64_t ih = oh * p.stride[0] - p.padding[0] + kh * p.dilation[0];
+          if (ih < 0 || ih >= g.H) continue;
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const int64_t iw = ow * p.stride[1] - p.padding[1] + kw * p.dilation[1];
+            if (iw >= 0 && iw < g.W) x[(c * g.H + ih) * g.W + iw] += row[oh * g.OW + ow];
+          }
+        }
+      }
+}
+
+template <class T> void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, const T* b, T beta, T* c) {
+  const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  const int lda = int(ta ? M : K), ldb = int(tb ? K : N);
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, TA, TB, int(M), int(N), int(K), 1.0f, a, lda, b, ldb, beta, c, int(N));
+  else
+    cblas_dgemm(CblasRowMajor, TA, TB, int(M), int(N), int(K), 1.0, a, lda, b, ldb, beta, c, int(N));
+}
+}  // namespace
+
+// x:(N,C,H,W), w:(O,C/G,KH,KW), bias:(O) optional -> y:(N,O,OH,OW); all contiguous.
+void conv2d_forward_im2col(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) {
+  dispatch_floating(x.dtype, "conv2d", [&]<class T>() {
+    const Geometry g = geometry(x.shape, w.shape, y.shape, p.groups);
+    std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        im2col(x.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, col.data(), g, p);
+        T* out = y.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
+        gemm<T>(false, false, g.Og, g.col_cols(), g.col_rows(), w.ptr<T>() + gi * g.Og * g.col_rows(), col.data(), T(0), out);
+        if (bias.data)
+          for (int64_t o = 0; o < g.Og; ++o)
+            for (int64_t i = 0; i < g.col_cols(); ++i) out[o * g.col_cols() + i] += bias.ptr<T>()[gi * g.Og + o];
+      }
+  });
+}
+
+// gx = col2im(w^T @ gy) per sample and group.
+void conv2d_backward_data_im2col(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) {
+  dispatch_floating(gy.dtype, "conv2d_backward_data", [&]<class T>() {
+    const Geometry g = geometry(gx.shape, w.shape, gy.shape, p.groups);
+    std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
+    std::memset(gx.data, 0, size_t(gx.numel()) * sizeof(T));
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        const T* go = gy.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
+        gemm<T>(true, false, g.col_rows(), g.col_cols(), g.Og, w.ptr<T>() + gi * g.Og * g.col_rows(), go, T(0), col.data());
+        col2im(col.data(), gx.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, g, p);
+      }
+  });
+}
+
+// gw += gy @ im2col(x)^T summed over samples; gbias = sum of gy over (N,OH,OW).
+void conv2d_backward_weight_im2col(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gbias, const Conv2dParams& p) {
+  dispatch_floating(gy.dtype, "conv2d_backward_weight", [&]<class T>() {
+    const Geometry g = geometry(x.shape, gw.shape, gy.shape, p.groups);
+    std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        im2col(x.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, col.data(), g, p);
+        const T* go = gy.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
+        gemm<T>(false, true, g.Og, g.col_rows(), g.col_cols(), go, col.data(), n == 0 ? T(0) : T(1),
+                gw.ptr<T>() + gi * g.Og * g.col_rows());
+      }
+    if (gbias.data)
+      for (int64_t o = 0; o < g.O; ++o) {
+        double s = 0;
+        for (int64_t n = 0; n < g.N; ++n)
+          for (int64_t i = 0; i < g.OH * g.OW; ++i) s += gy.ptr<T>()[(n * g.O + o) * g.OH * g.OW + i];
+        gbias.ptr<T>()[o] = T(s);
+      }
+  });
+}
+
+}  // namespace cherry::cpu

@@ -1,0 +1,178 @@
+// f32 convolution on oneDNN: forward, backward-data, backward-weights, any stride/padding/
+// dilation/groups. oneDNN picks its own (blocked) layouts; we reorder from and to NCHW/OIHW.
+// Primitive descriptors are cached by geometry, since training repeats the same shapes.
+#include <map>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <string>
+#include <optional>
+#include <tuple>
+#include <unordered_map>
+
+#include "backends/cpu/cpu_backend.h"
+#include "core/error.h"
+
+namespace cherry::cpu {
+
+namespace {
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+engine& cpu_engine() {
+  static engine e(engine::kind::cpu, 0);
+  return e;
+}
+
+struct Geometry {
+  memory::dims x, w, b, y, strides, dilates, pad_l, pad_r;
+  bool grouped;
+  auto key() const { return std::tie(x, w, b, y, strides, dilates, pad_l, pad_r); }
+  bool operator<(const Geometry& o) const { return key() < o.key(); }
+};
+
+Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, const Conv2dParams& p) {
+  Geometry g;
+  g.x = {xs[0], xs[1], xs[2], xs[3]};
+  g.y = {ys[0], ys[1], ys[2], ys[3]};
+  g.grouped = p.groups > 1;
+  g.w = g.grouped ? memory::dims{p.groups, ws[0] / p.groups, ws[1], ws[2], ws[3]} : memory::dims{ws[0], ws[1], ws[2], ws[3]};
+  g.b = bias ? memory::dims{ws[0]} : memory::dims{};
+  g.strides = {p.stride[0], p.stride[1]};
+  g.dilates = {p.dilation[0] - 1, p.dilation[1] - 1};
+  g.pad_l = {p.padding[0], p.padding[1]};
+  // oneDNN wants explicit right padding consistent with the (floor) output size.
+  for (int i = 0; i < 2; ++i)
+    g.pad_r.push_back((ys[2 + i] - 1) * p.stride[i] - xs[2 + i] + (ws[2 + i] - 1) * p.dilation[i] + 1 - p.padding[i]);
+  return g;
+}
+
+memory::desc any_md(const memory::dims& d) { return memory::desc(d, dt::f32, tag::any); }
+memory::desc plain_md(const memory::dims& d, bool grouped_w = false) {
+  tag t = d.size() == 1 ? tag::a : d.size() == 4 ? tag::nchw : tag::goihw;
+  (void)grouped_w;
+  return memory::desc(d, dt::f32, t);
+}
+
+struct Prims {
+  convolution_forward::primitive_desc fwd;
+  convolution_backward_data::primitive_desc bwd_data;
+  convolution_backward_weights::primitive_desc bwd_weights;
+  bool has_bwd_data = false, has_bwd_weights = false;
+};
+
+Prims& prims_for(const Geometry& g) {
+  static std::mutex mu;
+  static std::map<Geometry, Prims> cache;
+  std::lock_guard lock(mu);
+  auto it = cache.find(g);
+  if (it != cache.end()) return it->second;
+  auto d = g.b.empty() ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any_md(g.x),
+                                                   any_md(g.w), any_md(g.y), g.strides, g.dilates, g.pad_l, g.pad_r)
+                       : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any_md(g.x),
+                                                   any_md(g.w), any_md(g.b), any_md(g.y), g.strides, g.dilates, g.pad_l, g.pad_r);
+  Prims p;
+  p.fwd = convolution_forward::primitive_desc(d, cpu_engine());
+  return cache.emplace(g, std::move(p)).first->second;
+}
+
+// Wraps a user buffer; reorders into the primitive's layout when it differs.
+memory to_layout(const memory::desc& want, const memory::desc& have, void* ptr, stream& s) {
+  memory user(have, cpu_engine(), ptr);
+  if (want == have) return user;
+  memory m(want, cpu_engine());
+  reorder(user, m).execute(s, user, m);
+  return m;
+}
+// Output side: a scratch memory in the primitive's layout, copied back into the user buffer after.
+struct Out {
+  memory user, mem;
+  Out(const memory::desc& want, const memory::desc& have, void* ptr) : user(have, cpu_engine(), ptr) {
+    mem = want == have ? user : memory(want, cpu_engine());
+  }
+  void finish(stream& s) {
+    if (mem != user) reorder(mem, user).execute(s, mem, user);
+  }
+};
+
+template <class F> void guarded(const char* op, F&& f) {
+  try {
+    f();
+  } catch (const dnnl::error& e) {
+    throw Error(op, cat("oneDNN: ", e.what(), " (status ", int(e.status), ")"));
+  }
+}
+}  // namespace
+
+bool onednn_conv_supported(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& p) {
+  for (int i = 0; i < 2; ++i)
+    if ((y[2 + i] - 1) * p.stride[i] - x[2 + i] + (w[2 + i] - 1) * p.dilation[i] + 1 - p.padding[i] < 0) return false;
+  return true;
+}
+
+void conv2d_forward_onednn(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) {
+  guarded("conv2d", [&] {
+    Geometry g = geometry(x.shape, w.shape, y.shape, bias.data != nullptr, p);
+    Prims& pr = prims_for(g);
+    stream s(cpu_engine());
+    memory src = to_layout(pr.fwd.src_desc(), plain_md(g.x), x.data, s);
+    memory wei = to_layout(pr.fwd.weights_desc(), plain_md(g.w), w.data, s);
+    Out dst(pr.fwd.dst_desc(), plain_md(g.y), y.data);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst.mem}};
+    if (bias.data) args[DNNL_ARG_BIAS] = to_layout(pr.fwd.bias_desc(), plain_md(g.b), bias.data, s);
+    convolution_forward(pr.fwd).execute(s, args);
+    dst.finish(s);
+    s.wait();
+  });
+}
+
+void conv2d_backward_data_onednn(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) {
+  guarded("conv2d_backward_data", [&] {
+    Geometry g = geometry(gx.shape, w.shape, gy.shape, false, p);
+    Prims& pr = prims_for(g);
+    if (!pr.has_bwd_data) {
+      auto d = convolution_backward_data::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y), g.strides,
+                                               g.dilates, g.pad_l, g.pad_r);
+      pr.bwd_data = convolution_backward_data::primitive_desc(d, cpu_engine(), pr.fwd);
+      pr.has_bwd_data = true;
+    }
+    stream s(cpu_engine());
+    memory ddst = to_layout(pr.bwd_data.diff_dst_desc(), plain_md(g.y), gy.data, s);
+    memory wei = to_layout(pr.bwd_data.weights_desc(), plain_md(g.w), w.data, s);
+    Out dsrc(pr.bwd_data.diff_src_desc(), plain_md(g.x), gx.data);
+    convolution_backward_data(pr.bwd_data).execute(s, {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc.mem}});
+    dsrc.finish(s);
+    s.wait();
+  });
+}
+
+void conv2d_backward_weight_onednn(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gbias, const Conv2dParams& p) {
+  guarded("conv2d_backward_weight", [&] {
+    Geometry g = geometry(x.shape, gw.shape, gy.shape, gbias.data != nullptr, p);
+    Prims& pr = prims_for(g);
+    if (!pr.has_bwd_weights) {
+      auto d = g.b.empty() ? convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y),
+                                                                g.strides, g.dilates, g.pad_l, g.pad_r)
+                           : convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.b),
+                                                                any_md(g.y), g.strides, g.dilates, g.pad_l, g.pad_r);
+      pr.bwd_weights = convolution_backward_weights::primitive_desc(d, cpu_engine(), pr.fwd);
+      pr.has_bwd_weights = true;
+    }
+    stream s(cpu_engine());
+    memory src = to_layout(pr.bwd_weights.src_desc(), plain_md(g.x), x.data, s);
+    memory ddst = to_layout(pr.bwd_weights.diff_dst_desc(), plain_md(g.y), gy.data, s);
+    Out dwei(pr.bwd_weights.diff_weights_desc(), plain_md(g.w), gw.data);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dwei.mem}};
+    std::optional<Out> dbias;
+    if (gbias.data) {
+      dbias.emplace(pr.bwd_weights.diff_bias_desc(), plain_md(g.b), gbias.data);
+      args[DNNL_ARG_DIFF_BIAS] = dbias->mem;
+    }
+    convolution_backward_weights(pr.bwd_weights).execute(s, args);
+    dwei.finish(s);
+    if (dbias) dbias->finish(s);
+    s.wait();
+  });
+}
+
+}  // namespace cherry::cpu

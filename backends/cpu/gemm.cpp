@@ -1,0 +1,88 @@
+// Batched GEMM on OpenBLAS. Row- or column-major slices go straight to cblas (transposed views
+// cost nothing); anything else is packed first. Many small matrices run one per thread.
+#include <cblas.h>
+#include <omp.h>
+
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/dispatch.h"
+
+namespace cherry::cpu {
+
+namespace {
+struct Layout {
+  CBLAS_TRANSPOSE trans;
+  int64_t ld;
+};
+// A (rows x cols) slice with strides (s_row, s_col) as a BLAS operand, if it is one.
+std::optional<Layout> blas_layout(int64_t rows, int64_t cols, int64_t s_row, int64_t s_col) {
+  if ((cols == 1 || s_col == 1) && (rows == 1 || s_row >= cols)) return Layout{CblasNoTrans, rows == 1 ? cols : s_row};
+  if ((rows == 1 || s_row == 1) && (cols == 1 || s_col >= rows)) return Layout{CblasTrans, cols == 1 ? rows : s_col};
+  return std::nullopt;
+}
+
+template <class T> void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, T alpha, const T* a,
+                             int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, ta, tb, int(M), int(N), int(K), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, ta, tb, int(M), int(N), int(K), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+}
+
+// Copies a strided (B,R,C) operand into a contiguous buffer.
+template <class T> std::vector<T> pack(const Arg& x) {
+  const int64_t B = x.shape[0], R = x.shape[1], C = x.shape[2];
+  std::vector<T> out(size_t(B * R * C));
+  const T* p = x.ptr<T>();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t c = 0; c < C; ++c) out[size_t((b * R + r) * C + c)] = p[b * x.strides[0] + r * x.strides[1] + c * x.strides[2]];
+  return out;
+}
+}  // namespace
+
+// c:(B,M,N) = alpha * a:(B,M,K) @ b:(B,K,N) + beta * c; c row-major per slice.
+void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta) {
+  dispatch_floating(a.dtype, "matmul", [&]<class T>() {
+    const int64_t B = c.shape[0], M = c.shape[1], N = c.shape[2], K = a.shape[2];
+    CHERRY_CHECK(c.strides[2] == 1 || N == 1, "matmul", "output must be row-major");
+    if (M == 0 || N == 0) return;
+    auto la = blas_layout(M, K, a.strides[1], a.strides[2]);
+    auto lb = blas_layout(K, N, b.strides[1], b.strides[2]);
+    std::vector<T> a_buf, b_buf;
+    const T* pa = a.ptr<T>();
+    const T* pb = b.ptr<T>();
+    int64_t sa = a.strides[0], sb = b.strides[0];
+    if (!la) {
+      a_buf = pack<T>(a);
+      pa = a_buf.data(), sa = M * K, la = Layout{CblasNoTrans, K};
+    }
+    if (!lb) {
+      b_buf = pack<T>(b);
+      pb = b_buf.data(), sb = K * N, lb = Layout{CblasNoTrans, N};
+    }
+    const int64_t ldc = M == 1 ? N : c.strides[1];
+    T* pc = c.ptr<T>();
+    auto one = [&](int64_t i) {
+      if (K == 0) {  // BLAS leaves C untouched for K == 0; the maths says alpha*0 + beta*C.
+        for (int64_t r = 0; r < M; ++r)
+          for (int64_t q = 0; q < N; ++q) {
+            T& v = pc[i * c.strides[0] + r * ldc + q];
+            v = beta == 0 ? T(0) : T(beta) * v;
+          }
+        return;
+      }
+      gemm<T>(la->trans, lb->trans, M, N, K, T(alpha), pa + i * sa, la->ld, pb + i * sb, lb->ld, T(beta),
+              pc + i * c.strides[0], ldc);
+    };
+    // Small slices: one GEMM per thread (OpenBLAS runs single-threaded inside a parallel region).
+    const bool per_thread = B >= omp_get_max_threads() && M * N * K <= 128 * 128 * 128;
+#pragma omp parallel for schedule(static) if (per_thread)
+    for (int64_t i = 0; i < B; ++i) one(i);
+  });
+}
+
+}  // namespace cherry::cpu

@@ -1,0 +1,160 @@
+// Reductions along dims, and last-dim row ops (argmax, topk, softmax). Accumulation in double:
+// reductions are rarely the bottleneck and the extra precision keeps gradient checks tight.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/strided_loop.h"
+#include "backends/dispatch.h"
+
+namespace cherry::cpu {
+
+// x:(...) -> out:(...) with size 1 on reduced dims.
+void reduce(ReduceOp op, const Arg& x, const Arg& out) {
+  dispatch_arith(x.dtype, op_name(op), [&]<class T>() {
+    Shape red_shape, red_strides, keep_shape, keep_x_strides, keep_out_strides;
+    for (int64_t d = 0; d < x.dim(); ++d) {
+      if (out.shape[d] == 1 && x.shape[d] != 1) {
+        red_shape.push_back(x.shape[d]);
+        red_strides.push_back(x.strides[d]);
+      } else {
+        keep_shape.push_back(x.shape[d]);
+        keep_x_strides.push_back(x.strides[d]);
+        keep_out_strides.push_back(out.strides[d]);
+      }
+    }
+    const double init = op == ReduceOp::max   ? -std::numeric_limits<double>::infinity()
+                        : op == ReduceOp::min ? std::numeric_limits<double>::infinity()
+                                              : 0.0;
+    StridedLoop<1> red(red_shape, {&red_strides});
+    int64_t count = 1;
+    for (auto s : red_shape) count *= s;
+    const T* px = x.ptr<T>();
+    T* po = out.ptr<T>();
+    auto reduce_from = [&](int64_t x_base) {
+      double acc = init;
+      red.run_serial([&](auto base, int64_t n, auto st) {
+        const T* p = px + base[0];
+        if (op == ReduceOp::max) {
+          for (int64_t i = 0; i < n; ++i) acc = std::max(acc, double(p[i * st[0]]));
+        } else if (op == ReduceOp::min) {
+          for (int64_t i = 0; i < n; ++i) acc = std::min(acc, double(p[i * st[0]]));
+        } else if (st[0] == 1) {
+          double s = 0;
+#pragma omp simd reduction(+ : s)
+          for (int64_t i = 0; i < n; ++i) s += double(p[i]);
+          acc += s;
+        } else {
+          for (int64_t i = 0; i < n; ++i) acc += double(p[i * st[0]]);
+        }
+      }, {x_base});
+      return op == ReduceOp::mean ? acc / double(count) : acc;
+    };
+    int64_t n_out = 1;
+    for (auto s : keep_shape) n_out *= s;
+#pragma omp parallel for schedule(static) if (n_out > 1 && n_out * count >= 32768)
+    for (int64_t o = 0; o < n_out; ++o) {
+      int64_t r = o, xb = 0, ob = 0;
+      for (int64_t d = int64_t(keep_shape.size()) - 1; d >= 0; --d) {
+        int64_t i = r % keep_shape[d];
+        r /= keep_shape[d];
+        xb += i * keep_x_strides[d];
+        ob += i * keep_out_strides[d];
+      }
+      po[ob] = static_cast<T>(reduce_from(xb));
+    }
+  });
+}
+
+// x:(M,N) contiguous -> out:(M) i64, first index of the maximum.
+void argmax(const Arg& x, const Arg& out) {
+  dispatch_arith(x.dtype, "argmax", [&]<class T>() {
+    const int64_t M = x.shape[0], N = x.shape[1];
+    const T* px = x.ptr<T>();
+    int64_t* po = out.ptr<int64_t>();
+#pragma omp parallel for if (M * N >= 32768)
+    for (int64_t m = 0; m < M; ++m) {
+      const T* row = px + m * N;
+      int64_t best = 0;
+      for (int64_t n = 1; n < N; ++n)
+        if (row[n] > row[best]) best = n;
+      po[m * out.strides[0]] = best;
+    }
+  });
+}
+
+// x:(M,N) contiguous -> values, indices:(M,k); ties keep the lower index first.
+void topk(const Arg& x, int64_t k, bool largest, const Arg& values, const Arg& indices) {
+  dispatch_arith(x.dtype, "topk", [&]<class T>() {
+    const int64_t M = x.shape[0], N = x.shape[1];
+    const T* px = x.ptr<T>();
+#pragma omp parallel for if (M * N >= 32768)
+    for (int64_t m = 0; m < M; ++m) {
+      const T* row = px + m * N;
+      std::vector<int64_t> order(N);
+      std::iota(order.begin(), order.end(), 0);
+      auto better = [&](int64_t i, int64_t j) {
+        if (row[i] != row[j]) return largest ? row[i] > row[j] : row[i] < row[j];
+        return i < j;
+      };
+      std::partial_sort(order.begin(), order.begin() + k, order.end(), better);
+      for (int64_t j = 0; j < k; ++j) {
+        values.ptr<T>()[m * values.strides[0] + j * values.strides[1]] = row[order[j]];
+        indices.ptr<int64_t>()[m * indices.strides[0] + j * indices.strides[1]] = order[j];
+      }
+    }
+  });
+}
+
+// x, y:(M,N) contiguous, softmax (or log-softmax) along N.
+void softmax(const Arg& x, bool log, const Arg& y) {
+  dispatch_floating(x.dtype, "softmax", [&]<class T>() {
+    const int64_t M = x.shape[0], N = x.shape[1];
+    const T* px = x.ptr<T>();
+    T* py = y.ptr<T>();
+#pragma omp parallel for if (M * N >= 16384)
+    for (int64_t m = 0; m < M; ++m) {
+      const T* r = px + m * N;
+      T* o = py + m * N;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (int64_t n = 0; n < N; ++n) mx = std::max(mx, r[n]);
+      T sum = 0;
+      if (log) {
+        for (int64_t n = 0; n < N; ++n) sum += std::exp(r[n] - mx);
+        const T lse = mx + std::log(sum);
+#pragma omp simd
+        for (int64_t n = 0; n < N; ++n) o[n] = r[n] - lse;
+      } else {
+        for (int64_t n = 0; n < N; ++n) sum += (o[n] = std::exp(r[n] - mx));
+        const T inv = T(1) / sum;
+#pragma omp simd
+        for (int64_t n = 0; n < N; ++n) o[n] *= inv;
+      }
+    }
+  });
+}
+
+// y, gy, gx:(M,N) contiguous. softmax: gx = y*(gy - <gy,y>); log: gx = gy - exp(y)*sum(gy).
+void softmax_backward(const Arg& y, const Arg& gy, bool log, const Arg& gx) {
+  dispatch_floating(y.dtype, "softmax_backward", [&]<class T>() {
+    const int64_t M = y.shape[0], N = y.shape[1];
+#pragma omp parallel for if (M * N >= 16384)
+    for (int64_t m = 0; m < M; ++m) {
+      const T* yr = y.ptr<T>() + m * N;
+      const T* gr = gy.ptr<T>() + m * N;
+      T* o = gx.ptr<T>() + m * N;
+      T dot = 0;
+      if (log) {
+        for (int64_t n = 0; n < N; ++n) dot += gr[n];
+        for (int64_t n = 0; n < N; ++n) o[n] = gr[n] - std::exp(yr[n]) * dot;
+      } else {
+        for (int64_t n = 0; n < N; ++n) dot += gr[n] * yr[n];
+        for (int64_t n = 0; n < N; ++n) o[n] = yr[n] * (gr[n] - dot);
+      }
+    }
+  });
+}
+
+}  // namespace cherry::cpu

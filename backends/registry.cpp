@@ -1,0 +1,58 @@
+// The backend registry: maps a device to its Backend. The only place that knows CUDA may be absent.
+#include <array>
+
+#include "backends/backend.h"
+#include "backends/cpu/cpu_backend.h"
+#include "core/error.h"
+#ifdef CHERRY_CUDA
+#include "backends/cuda/cuda_backend.h"
+#endif
+
+namespace cherry {
+namespace {
+std::array<Backend*, 2>& overrides() {
+  static std::array<Backend*, 2> o{nullptr, nullptr};
+  return o;
+}
+}  // namespace
+
+Backend& backend_for(DeviceType device) {
+  if (Backend* o = overrides()[size_t(device)]) return *o;
+  if (device == DeviceType::cpu) return cpu_backend();
+#ifdef CHERRY_CUDA
+  return cuda_backend();
+#else
+  throw Error("backend", "this build has no CUDA backend; reconfigure with -DCHERRY_CUDA=ON");
+#endif
+}
+
+bool backend_available(DeviceType device) {
+  if (device == DeviceType::cpu) return true;
+#ifdef CHERRY_CUDA
+  return cuda_device_count() > 0;
+#else
+  return false;
+#endif
+}
+
+ScopedBackendOverride::ScopedBackendOverride(DeviceType device, Backend* replacement)
+    : device_(device), previous_(overrides()[size_t(device)]) {
+  overrides()[size_t(device)] = replacement;
+}
+ScopedBackendOverride::~ScopedBackendOverride() { overrides()[size_t(device_)] = previous_; }
+
+const char* op_name(UnaryOp op) {
+  static const char* names[] = {"neg", "exp", "log", "sqrt", "rsqrt", "abs", "relu", "sigmoid", "tanh", "gelu", "sign", "square", "reciprocal"};
+  return names[int(op)];
+}
+const char* op_name(BinaryOp op) {
+  static const char* names[] = {"add", "sub", "mul", "div", "maximum", "minimum", "pow", "eq", "ne", "lt", "le", "gt", "ge",
+                                "relu_backward", "gelu_backward"};
+  return names[int(op)];
+}
+const char* op_name(ReduceOp op) {
+  static const char* names[] = {"sum", "mean", "max", "min"};
+  return names[int(op)];
+}
+
+}  // namespace cherry

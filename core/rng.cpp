@@ -1,0 +1,89 @@
+#include "core/rng.h"
+
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+namespace cherry {
+
+namespace {
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+template <class F> Tensor generate(const Shape& shape, DType dtype, Device device, F&& next) {
+  std::vector<double> v(size_t(numel_of(shape)));
+  for (auto& x : v) x = next();
+  return from_vector<double>(v, shape, kCPU).to(dtype).to(device);
+}
+}  // namespace
+
+void Generator::manual_seed(uint64_t seed) {
+  for (auto& w : s_) w = splitmix64(seed);
+}
+
+uint64_t Generator::next_u64() {
+  const uint64_t result = rotl(s_[1] * 5, 7) * 9, t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+double Generator::uniform() { return double(next_u64() >> 11) * 0x1.0p-53; }
+
+double Generator::normal() {
+  // One draw per call (no cached second value) so the state alone determines the stream.
+  const double u1 = 1.0 - uniform(), u2 = uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+uint64_t Generator::below(uint64_t n) {
+  CHERRY_CHECK(n > 0, "randint", "empty range");
+  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;  // reject the biased tail
+  uint64_t x;
+  do x = next_u64();
+  while (x >= limit);
+  return x % n;
+}
+
+Generator& default_generator() {
+  static Generator g(0);
+  return g;
+}
+void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+
+Tensor rand(const Shape& shape, DType dtype, Device device, Generator& g) { return uniform(shape, 0.0, 1.0, dtype, device, g); }
+Tensor randn(const Shape& shape, DType dtype, Device device, Generator& g) { return normal(shape, 0.0, 1.0, dtype, device, g); }
+
+Tensor uniform(const Shape& shape, double lo, double hi, DType dtype, Device device, Generator& g) {
+  return generate(shape, dtype, device, [&] { return lo + (hi - lo) * g.uniform(); });
+}
+Tensor normal(const Shape& shape, double mean, double std, DType dtype, Device device, Generator& g) {
+  return generate(shape, dtype, device, [&] { return mean + std * g.normal(); });
+}
+Tensor bernoulli(const Shape& shape, double p, DType dtype, Device device, Generator& g) {
+  return generate(shape, dtype, device, [&] { return g.uniform() < p ? 1.0 : 0.0; });
+}
+Tensor randint(const Shape& shape, int64_t lo, int64_t hi, Device device, Generator& g) {
+  CHERRY_CHECK(hi > lo, "randint", "empty range [", lo, ", ", hi, ")");
+  std::vector<int64_t> v(size_t(numel_of(shape)));
+  for (auto& x : v) x = lo + int64_t(g.below(uint64_t(hi - lo)));
+  return from_vector<int64_t>(v, shape, device);
+}
+
+Tensor randperm(int64_t n, Device device, Generator& g) {
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = i;
+  for (int64_t i = n - 1; i > 0; --i) std::swap(v[size_t(i)], v[size_t(g.below(uint64_t(i + 1)))]);  // Fisher-Yates
+  return from_vector<int64_t>(v, {n}, device);
+}
+
+}  // namespace cherry
