@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "autograd/node.h"
+#include "autograd/op_list.h"
 #include "autograd/ops.h"
 
 namespace cherry {
@@ -49,7 +50,16 @@ static Edge edge_of(const Tensor& t) {
   return {std::make_shared<AccumulateGrad>(t.impl_ptr()), 0};
 }
 
+static bool is_listed(std::string_view name) {
+  for (auto n : kDifferentiableOps)
+    if (n == name) return true;
+  for (auto n : kDeviceOnlyOps)
+    if (n == name) return true;
+  return false;
+}
+
 void record(const char* name, const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs, BackwardFn fn) {
+  CHERRY_CHECK(is_listed(name), "record", "op '", name, "' is not in autograd/op_list.h; list it and add it to the op harness");
   auto node = std::make_shared<FunctionNode>(name, std::move(fn));
   for (const auto& t : inputs) node->next_edges.push_back(edge_of(t));
   node->pre_hooks.resize(outputs.size());

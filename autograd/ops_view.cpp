@@ -49,21 +49,20 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op) {
 // Strides for viewing (shape, strides) as new_shape without copying, if possible (PyTorch's rule:
 // each run of old dims that are contiguous with each other can be split or merged freely).
 std::optional<Shape> view_strides(const Shape& shape, const Shape& strides, const Shape& new_shape) {
-  if (numel_of(shape) == 0) return contiguous_strides(new_shape);
+  if (numel_of(shape) == 0 || shape.empty()) return contiguous_strides(new_shape);
   Shape out(new_shape.size());
   int64_t view_d = int64_t(new_shape.size()) - 1;
-  int64_t chunk = 1, tensor_numel = 1, view_numel = 1;
+  int64_t chunk_stride = strides.back(), tensor_numel = 1, view_numel = 1;
   for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
     tensor_numel *= shape[d];
-    if (d == 0 || (shape[d - 1] != 1 && strides[d - 1] != tensor_numel * strides[d])) {
-      chunk = strides[d];
+    if (d == 0 || (shape[d - 1] != 1 && strides[d - 1] != tensor_numel * chunk_stride)) {  // end of a chunk
       while (view_d >= 0 && (view_numel < tensor_numel || new_shape[view_d] == 1)) {
-        out[view_d] = view_numel * chunk;
+        out[view_d] = view_numel * chunk_stride;
         view_numel *= new_shape[view_d];
         view_d--;
       }
       if (view_numel != tensor_numel) return std::nullopt;
-      if (d > 0) tensor_numel = 1, view_numel = 1;
+      if (d > 0) chunk_stride = strides[d - 1], tensor_numel = 1, view_numel = 1;
     }
   }
   if (view_d != -1) return std::nullopt;

@@ -1,0 +1,75 @@
+// safetensors: read and write Hugging Face .safetensors weight files (8-byte little-endian header
+// length, a JSON header, then one flat data buffer). Reading memory-maps the file and validates the
+// whole header up front, because weight files are untrusted input: any defect is a cherry::Error
+// naming the file, never undefined behaviour. Loaded tensors view the mapping (zero copy).
+// Not for: dtypes Cherry lacks (F16, BF16, I32, ...), which are refused on open; lazy/partial headers.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace cherry {
+
+// Headers above this are refused before any parsing (upstream safetensors uses the same cap).
+constexpr size_t kSafetensorsMaxHeader = 100'000'000;
+
+struct SafeTensorEntry {
+  std::string name;
+  DType dtype = DType::f32;
+  Shape shape;
+  size_t begin = 0, end = 0;  // byte range in the data buffer
+};
+
+class SafeTensorsFile {
+ public:
+  // Memory-maps `path` (private copy-on-write, so in-place updates of loaded weights never reach the
+  // file) and validates it. Throws cherry::Error naming the path and the defect.
+  static SafeTensorsFile open(const std::string& path);
+  // Parses a whole file image held in memory. `owner` keeps `data` alive for as long as any tensor
+  // returned by get() lives; those tensors alias `data`, so writing to them writes the buffer.
+  // `name` is used in error messages. This is the entry point the fuzzer drives.
+  static SafeTensorsFile from_buffer(std::shared_ptr<const void> owner, const uint8_t* data, size_t size, std::string name);
+
+  const std::vector<SafeTensorEntry>& entries() const { return entries_; }  // sorted by offset
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  bool contains(const std::string& name) const { return index_.count(name) != 0; }
+  const SafeTensorEntry& entry(const std::string& name) const;
+  // A CPU tensor viewing the data (zero copy; keeps the buffer alive). Copies instead when the bytes
+  // are not aligned for the dtype, since kernels assume aligned pointers.
+  Tensor get(const std::string& name) const;
+  std::map<std::string, Tensor> load_all() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  SafeTensorsFile() = default;
+
+  std::string path_;
+  std::shared_ptr<const void> owner_;
+  const uint8_t* data_ = nullptr;  // start of the data buffer (after the header)
+  size_t data_size_ = 0;
+  std::vector<SafeTensorEntry> entries_;
+  std::map<std::string, size_t> index_;  // name -> position in entries_
+  std::map<std::string, std::string> metadata_;
+};
+
+std::map<std::string, Tensor> load_safetensors(const std::string& path);
+
+// Writes atomically (temp file in the same folder, fsync, rename), so a crash mid-save never leaves
+// a torn checkpoint. Tensors may be non-contiguous or on any device; they are laid out in the given
+// order. Adds {"format": "pt"} to the metadata unless a "format" key is given, so Hugging Face
+// tools accept the file.
+void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+
+// The safetensors dtype name ("F32", "I64", "BOOL", ...) of a Cherry dtype.
+const char* safetensors_dtype_name(DType dtype);
+
+}  // namespace cherry

@@ -1,0 +1,130 @@
+// Every op of autograd/ops.h, on shapes that exercise broadcasting, non-contiguous inputs,
+// groups/strides/dilation, and the reduced-dim variants.
+#include "tests/op_cases.h"
+
+#include "autograd/ops.h"
+
+namespace cherry::test {
+
+namespace {
+using V = std::vector<Tensor>;
+Conv2dParams conv(int64_t s, int64_t p, int64_t d, int64_t g) {
+  Conv2dParams c;
+  c.stride[0] = c.stride[1] = s, c.padding[0] = c.padding[1] = p, c.dilation[0] = c.dilation[1] = d, c.groups = g;
+  return c;
+}
+Pool2dParams pool(int64_t k, int64_t s, int64_t p, bool include_pad = true) {
+  Pool2dParams q;
+  q.kernel[0] = q.kernel[1] = k, q.stride[0] = q.stride[1] = s, q.padding[0] = q.padding[1] = p, q.count_include_pad = include_pad;
+  return q;
+}
+}  // namespace
+
+std::vector<OpCase> op_cases() {
+  std::vector<OpCase> c;
+  // --- elementwise ---
+  c.push_back({"add", {N({3, 4}), N({3, 4})}, [](const V& x) { return x[0] + x[1]; }});
+  c.push_back({"add_broadcast", {N({3, 1, 4}), N({5, 4})}, [](const V& x) { return add(x[0], x[1]); }});
+  c.push_back({"add_noncontiguous", {NT({4, 3}), NT({4, 3})}, [](const V& x) { return x[0] + x[1]; }});
+  c.push_back({"add_scalar", {N({2, 3})}, [](const V& x) { return x[0] + 1.5; }});
+  c.push_back({"sub_broadcast", {N({2, 3}), N({3})}, [](const V& x) { return x[0] - x[1]; }});
+  c.push_back({"mul_broadcast", {N({2, 1, 3}), NT({4, 3})}, [](const V& x) { return x[0] * x[1]; }});
+  c.push_back({"div", {N({3, 4}), P({3, 4})}, [](const V& x) { return x[0] / x[1]; }});
+  c.push_back({"maximum", {D({3, 4}), D({3, 4})}, [](const V& x) { return maximum(x[0], x[1]); }});
+  c.push_back({"minimum_broadcast", {D({3, 4}), D({4})}, [](const V& x) { return minimum(x[0], x[1]); }});
+  c.push_back({"pow", {P({3, 4})}, [](const V& x) { return pow(x[0], 2.5); }});
+  c.push_back({"neg", {NT({3, 4})}, [](const V& x) { return -x[0]; }});
+  c.push_back({"exp", {N({3, 4})}, [](const V& x) { return exp(x[0]); }});
+  c.push_back({"log", {P({3, 4})}, [](const V& x) { return log(x[0]); }});
+  c.push_back({"sqrt", {P({3, 4})}, [](const V& x) { return sqrt(x[0]); }});
+  c.push_back({"rsqrt", {P({3, 4})}, [](const V& x) { return rsqrt(x[0]); }});
+  c.push_back({"abs", {D({3, 4})}, [](const V& x) { return abs(x[0]); }});
+  c.push_back({"square", {N({3, 4})}, [](const V& x) { return square(x[0]); }});
+  c.push_back({"reciprocal", {P({3, 4})}, [](const V& x) { return reciprocal(x[0]); }});
+  c.push_back({"relu", {D({4, 5})}, [](const V& x) { return relu(x[0]); }});
+  c.push_back({"gelu", {N({4, 5})}, [](const V& x) { return gelu(x[0]); }});
+  c.push_back({"sigmoid", {N({4, 5})}, [](const V& x) { return sigmoid(x[0]); }});
+  c.push_back({"tanh", {NT({4, 5})}, [](const V& x) { return tanh(x[0]); }});
+  c.push_back({"clamp", {D({4, 5})}, [](const V& x) { return clamp(x[0], -0.3, 0.4); }});
+  c.push_back({"where", {M({3, 4}), N({3, 4}), N({4})}, [](const V& x) { return where(x[0], x[1], x[2]); }});
+  c.push_back({"masked_fill", {N({3, 4}), M({4})}, [](const V& x) { return masked_fill(x[0], x[1], -2.0); }});
+  c.push_back({"compare", {D({3, 4}), D({3, 4})}, [](const V& x) { return gt(x[0], x[1]).to(x[0].dtype()) + eq(x[0], x[0]).to(x[0].dtype()) + lt(x[0], x[1]).to(x[0].dtype()); }, false});
+  c.push_back({"sign", {N({3, 4})}, [](const V& x) { return sign(x[0]); }, false});
+  // --- reductions and row ops ---
+  c.push_back({"sum_all", {N({3, 4, 2})}, [](const V& x) { return sum(x[0]); }});
+  c.push_back({"sum_dims_keepdim", {N({3, 4, 2})}, [](const V& x) { return sum(x[0], {0, 2}, true); }});
+  c.push_back({"sum_noncontiguous", {NT({5, 3})}, [](const V& x) { return x[0].sum({1}); }});
+  c.push_back({"mean", {N({3, 4, 2})}, [](const V& x) { return mean(x[0], {-1}); }});
+  c.push_back({"amax", {D({3, 4, 2})}, [](const V& x) { return amax(x[0], {1}); }});
+  c.push_back({"amin_all", {D({3, 4})}, [](const V& x) { return amin(x[0]); }});
+  c.push_back({"var", {N({4, 6})}, [](const V& x) { return var(x[0], {1}); }});
+  c.push_back({"softmax_last", {N({3, 7})}, [](const V& x) { return softmax(x[0], -1); }});
+  c.push_back({"softmax_dim0", {NT({5, 3})}, [](const V& x) { return softmax(x[0], 0); }});
+  c.push_back({"log_softmax", {N({2, 3, 6})}, [](const V& x) { return log_softmax(x[0], -1); }});
+  c.push_back({"argmax", {D({4, 6})}, [](const V& x) { return argmax(x[0], 1); }, false});
+  c.push_back({"topk", {D({4, 7})}, [](const V& x) { return topk(x[0], 3, -1).first; }});
+  c.push_back({"topk_smallest_dim0", {D({6, 3})}, [](const V& x) { return topk(x[0], 2, 0, false).first; }});
+  // --- linear algebra ---
+  c.push_back({"matmul_2d", {N({5, 4}), N({4, 3})}, [](const V& x) { return matmul(x[0], x[1]); }});
+  c.push_back({"matmul_transposed", {NT({5, 4}), NT({4, 3})}, [](const V& x) { return matmul(x[0], x[1]); }});
+  c.push_back({"matmul_batched_broadcast", {N({2, 3, 4, 5}), N({3, 5, 2})}, [](const V& x) { return matmul(x[0], x[1]); }});
+  c.push_back({"matmul_vector", {N({4}), N({3, 4, 2})}, [](const V& x) { return matmul(x[0], x[1]); }});
+  c.push_back({"linear", {N({2, 3, 4}), N({5, 4}), N({5})}, [](const V& x) { return linear(x[0], x[1], x[2]); }});
+  // --- convolution, pooling, normalisation ---
+  c.push_back({"conv2d", {N({2, 3, 6, 5}), N({4, 3, 3, 3}), N({4})}, [](const V& x) { return conv2d(x[0], x[1], x[2], conv(1, 1, 1, 1)); }});
+  c.push_back({"conv2d_groups_stride_dilation", {N({2, 4, 9, 8}), N({6, 2, 3, 3})},
+               [](const V& x) { return conv2d(x[0], x[1], {}, conv(2, 2, 2, 2)); }});
+  c.push_back({"conv2d_1x1_stride2", {N({2, 4, 6, 6}), N({3, 4, 1, 1})}, [](const V& x) { return conv2d(x[0], x[1], {}, conv(2, 0, 1, 1)); }});
+  c.push_back({"conv2d_depthwise", {N({2, 4, 5, 5}), N({4, 1, 3, 3}), N({4})}, [](const V& x) { return conv2d(x[0], x[1], x[2], conv(1, 1, 1, 4)); }});
+  c.push_back({"max_pool2d", {D({2, 3, 6, 6})}, [](const V& x) { return max_pool2d(x[0], pool(2, 2, 0)); }});
+  c.push_back({"max_pool2d_k3s2p1", {D({2, 2, 7, 7})}, [](const V& x) { return max_pool2d(x[0], pool(3, 2, 1)); }});
+  c.push_back({"avg_pool2d_pad", {N({2, 2, 7, 7})}, [](const V& x) { return avg_pool2d(x[0], pool(3, 2, 1)); }});
+  c.push_back({"avg_pool2d_exclude_pad", {N({2, 2, 7, 7})}, [](const V& x) { return avg_pool2d(x[0], pool(3, 2, 1, false)); }});
+  c.push_back({"adaptive_avg_pool2d_1", {N({2, 3, 4, 4})}, [](const V& x) { return adaptive_avg_pool2d(x[0], 1, 1); }});
+  c.push_back({"adaptive_avg_pool2d_2", {N({2, 3, 4, 6})}, [](const V& x) { return adaptive_avg_pool2d(x[0], 2, 3); }});
+  c.push_back({"batch_norm_train", {N({4, 3, 3, 2}), P({3}), N({3})},
+               [](const V& x) {
+                 Tensor rm = zeros({3}, x[0].dtype()), rv = ones({3}, x[0].dtype());
+                 return batch_norm(x[0], x[1], x[2], rm, rv, true, 0.1, 1e-5);
+               }});
+  c.push_back({"batch_norm_train_2d_noaffine", {N({6, 4})}, [](const V& x) { return batch_norm(x[0], {}, {}, {}, {}, true); }});
+  c.push_back({"batch_norm_eval", {N({4, 3, 2, 2}), P({3}), N({3})},
+               [](const V& x) {
+                 Tensor rm = from_vector<double>({0.3, -0.2, 0.1}, {3}).to(x[0].dtype()), rv = from_vector<double>({1.7, 0.6, 1.1}, {3}).to(x[0].dtype());
+                 return batch_norm(x[0], x[1], x[2], rm, rv, false);
+               }});
+  c.push_back({"layer_norm", {N({2, 3, 8}), P({8}), N({8})}, [](const V& x) { return layer_norm(x[0], x[1], x[2], 1e-5); }});
+  c.push_back({"layer_norm_noaffine", {NT({6, 5})}, [](const V& x) { return layer_norm(x[0], {}, {}, 1e-5); }});
+  // --- indexing ---
+  c.push_back({"index_select", {N({3, 5, 2}), I({7}, 5)}, [](const V& x) { return index_select(x[0], 1, x[1]); }});
+  c.push_back({"index_add", {N({5, 3}), I({7}, 5), N({7, 3})}, [](const V& x) { return index_add(x[0], 0, x[1], x[2]); }});
+  c.push_back({"gather", {N({4, 6}), I({4, 3}, 6)}, [](const V& x) { return gather(x[0], 1, x[1]); }});
+  c.push_back({"scatter_add", {N({4, 6}), I({4, 8}, 6), N({4, 8})}, [](const V& x) { return scatter_add(x[0], 1, x[1], x[2]); }});
+  c.push_back({"embedding", {N({10, 4}), I({2, 3}, 10)}, [](const V& x) { return embedding(x[0], x[1]); }});
+  c.push_back({"cat", {N({2, 3}), NT({2, 4}), N({2, 1})}, [](const V& x) { return cat({x[0], x[1], x[2]}, 1); }});
+  c.push_back({"stack", {N({2, 3}), N({2, 3})}, [](const V& x) { return stack({x[0], x[1]}, -1); }});
+  // --- views and copies ---
+  c.push_back({"view_reshape", {N({3, 4})}, [](const V& x) { return x[0].reshape({2, -1}) * 2.0; }});
+  c.push_back({"reshape_copy", {NT({3, 4})}, [](const V& x) { return x[0].reshape({12}); }});
+  c.push_back({"permute", {N({2, 3, 4})}, [](const V& x) { return x[0].permute({2, 0, 1}).contiguous(); }});
+  c.push_back({"narrow_select", {N({4, 5})}, [](const V& x) { return x[0].narrow(1, 1, 3) * x[0].select(0, 2).narrow(0, 0, 3); }});
+  c.push_back({"expand", {N({3, 1})}, [](const V& x) { return x[0].expand({2, 3, 4}) * 1.0; }});
+  c.push_back({"squeeze_unsqueeze_flatten", {N({3, 1, 4})}, [](const V& x) { return x[0].squeeze(1).unsqueeze(0).flatten(); }});
+  c.push_back({"clone", {NT({3, 4})}, [](const V& x) { return x[0].clone(); }});
+  c.push_back({"to_dtype", {N({3, 4})},
+               [](const V& x) { return x[0].to(x[0].dtype() == DType::f64 ? DType::f32 : DType::f64).to(x[0].dtype()) * 3.0; }, true, 1e-4, 1e-5, 1e-2});
+  // --- losses ---
+  c.push_back({"cross_entropy", {N({5, 4}), I({5}, 4)}, [](const V& x) { return cross_entropy(x[0], x[1]); }});
+  c.push_back({"cross_entropy_smoothing_ignore", {N({6, 5}), I({6}, 5)},
+               [](const V& x) {
+                 Tensor t = x[1].clone();
+                 t.data_ptr<int64_t>()[2] = -100;
+                 return cross_entropy(x[0], t, 0.1, -100);
+               }});
+  c.push_back({"cross_entropy_none", {N({4, 3}), I({4}, 3)}, [](const V& x) { return cross_entropy(x[0], x[1], 0.0, -100, Reduction::none); }});
+  c.push_back({"mse_loss", {N({3, 4}), N({3, 4})}, [](const V& x) { return mse_loss(x[0], x[1]); }});
+  c.push_back({"dropout", {N({6, 5})}, [](const V& x) { return dropout(x[0], 0.3, true); }});
+  return c;
+}
+
+}  // namespace cherry::test

@@ -1,0 +1,134 @@
+// The op harness: every case of op_cases.cpp runs (1) on the CPU backend and on the reference
+// backend, forward and backward, compared elementwise; (2) through a float64 gradient check.
+// It then fails if any backend kernel or any differentiable op went unexercised.
+#include <set>
+
+#include "autograd/gradcheck.h"
+#include "autograd/op_list.h"
+#include "backends/cpu/cpu_backend.h"
+#include "backends/reference/reference_backend.h"
+#include "core/rng.h"
+#include "tests/counting_backend.h"
+#include "tests/op_cases.h"
+#include "tests/test_util.h"
+
+namespace cherry::test {
+namespace {
+
+Tensor make_input(const Input& in, DType dtype, Generator& g) {
+  Shape s = in.shape;
+  if (in.transposed) std::swap(s[s.size() - 1], s[s.size() - 2]);
+  Tensor t;
+  switch (in.kind) {
+    case Input::Kind::normal: t = randn(s, dtype, kCPU, g); break;
+    case Input::Kind::positive: t = uniform(s, 0.5, 2.0, dtype, kCPU, g); break;
+    case Input::Kind::distinct: {
+      // A permutation of values 0.1 apart plus a jitter in [0.01, 0.04]: no ties within or across
+      // tensors, and every value at least 0.01 from any multiple of 0.05 (relu, clamp kinks).
+      Tensor perm = randperm(numel_of(s), kCPU, g).to(dtype);
+      t = (perm * 0.1 - double(numel_of(s) / 2) * 0.1 + uniform(s.empty() ? Shape{} : Shape{numel_of(s)}, 0.01, 0.04, dtype, kCPU, g)).reshape(s);
+      break;
+    }
+    case Input::Kind::index: return randint(s, 0, in.high, kCPU, g);
+    case Input::Kind::mask: return bernoulli(s, 0.5, DType::f32, kCPU, g).to(DType::boolean);
+  }
+  return in.transposed ? t.transpose(-1, -2) : t;
+}
+
+std::vector<Tensor> make_inputs(const OpCase& c, DType dtype) {
+  Generator g(42);
+  std::vector<Tensor> xs;
+  for (const auto& in : c.inputs) xs.push_back(make_input(in, dtype, g));
+  return xs;
+}
+
+struct Run {
+  Tensor y;
+  std::vector<Tensor> grads;
+};
+
+// Forward, then backward of sum(y * R) with a fixed R; leaves are fresh views of the same data.
+Run run_case(const OpCase& c, const std::vector<Tensor>& inputs) {
+  std::vector<Tensor> xs;
+  for (const auto& t : inputs) {
+    Tensor x = t.detach();
+    if (c.differentiable && is_floating(t.dtype())) x.set_requires_grad(true);
+    xs.push_back(x);
+  }
+  manual_seed(7);
+  Run r{c.fn(xs), {}};
+  if (c.differentiable && r.y.requires_grad()) {
+    Generator g(99);
+    sum(r.y * randn(r.y.shape(), r.y.dtype(), kCPU, g)).backward();
+    for (const auto& x : xs) r.grads.push_back(x.requires_grad() ? x.grad() : Tensor());
+  }
+  return r;
+}
+
+// Names of every node reachable from t's grad_fn (iterative walk).
+void collect_names(const Tensor& t, std::set<std::string>& names) {
+  std::vector<std::shared_ptr<Node>> stack;
+  std::set<Node*> seen;
+  if (t.grad_fn()) stack.push_back(t.grad_fn());
+  while (!stack.empty()) {
+    auto n = stack.back();
+    stack.pop_back();
+    if (!seen.insert(n.get()).second) continue;
+    names.insert(n->name());
+    for (auto& e : n->next_edges)
+      if (e.valid()) stack.push_back(e.fn);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("op harness: CPU backend matches the reference backend, forward and backward") {
+  CountingBackend counting(cpu_backend());
+  for (const auto& c : op_cases()) {
+    CAPTURE(c.name);
+    auto inputs = make_inputs(c, DType::f32);
+    Run cpu;
+    {
+      ScopedBackendOverride use(DeviceType::cpu, &counting);
+      cpu = run_case(c, inputs);
+    }
+    Run ref;
+    {
+      ScopedBackendOverride use(DeviceType::cpu, &reference_backend());
+      ref = run_case(c, inputs);
+    }
+    CHECK_CLOSE(cpu.y, ref.y, c.rtol, c.atol);
+    REQUIRE(cpu.grads.size() == ref.grads.size());
+    for (size_t i = 0; i < cpu.grads.size(); ++i) {
+      CAPTURE(i);
+      REQUIRE(cpu.grads[i].defined() == ref.grads[i].defined());
+      if (cpu.grads[i].defined()) CHECK_CLOSE(cpu.grads[i], ref.grads[i], c.rtol, c.atol);
+    }
+  }
+  for (const auto& m : CountingBackend::op_methods()) {
+    CAPTURE(m);
+    CHECK_MESSAGE(counting.calls[m] > 0, "backend method never exercised by the op harness: ", m);
+  }
+}
+
+TEST_CASE("op harness: float64 gradient check of every differentiable op") {
+  std::set<std::string> covered;
+  for (const auto& c : op_cases()) {
+    if (!c.differentiable) continue;
+    CAPTURE(c.name);
+    auto inputs = make_inputs(c, DType::f64);
+    for (auto& t : inputs)
+      if (is_floating(t.dtype())) t = t.detach().contiguous().clone().set_requires_grad(true);
+    collect_names(c.fn(inputs), covered);
+    GradcheckOptions o;
+    o.eps = c.gc_eps;
+    GradcheckResult r = gradcheck(c.fn, inputs, o);
+    CHECK_MESSAGE(r.ok, r.message);
+  }
+  for (auto name : kDifferentiableOps) {
+    CAPTURE(name);
+    CHECK_MESSAGE(covered.count(std::string(name)) == 1, "differentiable op without a gradient check: ", name);
+  }
+}
+
+}  // namespace cherry::test

@@ -1,0 +1,30 @@
+// Helpers shared by the tests: tolerance comparison with a readable failure message.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "autograd/ops.h"
+
+namespace cherry::test {
+
+// max |a-b| / (atol + rtol*|b|) <= 1, elementwise, after casting both to f64.
+inline std::string mismatch(const Tensor& a, const Tensor& b, double rtol, double atol) {
+  if (a.shape() != b.shape()) return "shape " + a.describe() + " vs " + b.describe();
+  auto x = a.to(DType::f64).contiguous().to_vector<double>(), y = b.to(DType::f64).contiguous().to_vector<double>();
+  for (size_t i = 0; i < x.size(); ++i) {
+    const bool both_nan = std::isnan(x[i]) && std::isnan(y[i]);
+    if (!both_nan && !(std::abs(x[i] - y[i]) <= atol + rtol * std::abs(y[i])))
+      return cat("element ", i, ": ", x[i], " vs ", y[i], " (", a.describe(), ")");
+  }
+  return "";
+}
+
+#define CHECK_CLOSE(a, b, rtol, atol)                                 \
+  do {                                                                \
+    const std::string m_ = ::cherry::test::mismatch((a), (b), (rtol), (atol)); \
+    CHECK_MESSAGE(m_.empty(), m_);                                    \
+  } while (0)
+
+}  // namespace cherry::test
