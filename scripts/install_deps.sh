@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what Cherry needs from Debian's packages, only what is missing (idempotent,
+# non-interactive). Usage: bash scripts/install_deps.sh [--with-fixtures]
+#   --with-fixtures  also the Python oracle used to regenerate test fixtures (PyPI torch).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libopenblas-openmp-dev   # GEMM; the OpenMP build, so BLAS, oneDNN and our loops share one pool
+  libdnnl-dev              # oneDNN: CPU convolution
+  doctest-dev              # tests
+  nlohmann-json3-dev       # JSON (safetensors headers, configs)
+  clang libclang-rt-14-dev # libFuzzer + sanitizer runtimes for the fuzz targets
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install_deps: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install_deps: all packages present"
+fi
+
+if [[ "${1:-}" == "--with-fixtures" ]]; then
+  python3 -c "import torch, safetensors" 2>/dev/null || python3 -m pip install -q torch numpy safetensors
+fi
