@@ -7,10 +7,11 @@
 namespace cherry::math {
 
 template <class T> inline T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
-// Exact (erf) GELU, as BERT and PyTorch's default use.
-template <class T> inline T gelu(T x) { return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440))); }
+// Exact (erf) GELU, as BERT and PyTorch's default use. Written with erfc: 1 + erf(z) cancels
+// catastrophically for z << 0, erfc(-z) does not.
+template <class T> inline T gelu(T x) { return T(0.5) * x * std::erfc(-x * T(0.70710678118654752440)); }
 template <class T> inline T gelu_grad(T x) {
-  const T cdf = T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440)));
+  const T cdf = T(0.5) * std::erfc(-x * T(0.70710678118654752440));
   const T pdf = std::exp(T(-0.5) * x * x) * T(0.39894228040143267794);
   return cdf + x * pdf;
 }

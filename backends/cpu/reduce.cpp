@@ -1,5 +1,7 @@
 // Reductions along dims, and last-dim row ops (argmax, topk, softmax). Accumulation in double:
 // reductions are rarely the bottleneck and the extra precision keeps gradient checks tight.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -11,9 +13,76 @@
 
 namespace cherry::cpu {
 
+namespace {
+double reduce_init(ReduceOp op) {
+  return op == ReduceOp::max ? -std::numeric_limits<double>::infinity() : op == ReduceOp::min ? std::numeric_limits<double>::infinity() : 0.0;
+}
+double combine(ReduceOp op, double a, double b) {
+  return op == ReduceOp::max ? std::max(a, b) : op == ReduceOp::min ? std::min(a, b) : a + b;
+}
+
+// Fast path for contiguous x viewed as (R, K) reduced over R (bias gradients, column sums):
+// each thread owns a block of columns and streams the rows, so reads stay sequential.
+template <class T> bool reduce_leading(ReduceOp op, const Arg& x, const Arg& out) {
+  if (!x.is_contiguous() || !out.is_contiguous()) return false;
+  int64_t d = 0, R = 1;
+  while (d < x.dim() && out.shape[d] == 1) R *= x.shape[d++];
+  for (int64_t e = d; e < x.dim(); ++e)
+    if (out.shape[e] != x.shape[e]) return false;
+  const int64_t K = x.numel() / std::max<int64_t>(R, 1);
+  if (R <= 1 || K < 16) return false;
+  const T* px = x.ptr<T>();
+  T* po = out.ptr<T>();
+#pragma omp parallel if (R * K >= 32768)
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t lo = K * t / nt, hi = K * (t + 1) / nt;
+    std::vector<double> acc(size_t(hi - lo), reduce_init(op));
+    for (int64_t r = 0; r < R; ++r) {
+      const T* row = px + r * K;
+      if (op == ReduceOp::sum || op == ReduceOp::mean) {
+#pragma omp simd
+        for (int64_t k = lo; k < hi; ++k) acc[size_t(k - lo)] += double(row[k]);
+      } else {
+        for (int64_t k = lo; k < hi; ++k) acc[size_t(k - lo)] = combine(op, acc[size_t(k - lo)], double(row[k]));
+      }
+    }
+    for (int64_t k = lo; k < hi; ++k) po[k] = static_cast<T>(op == ReduceOp::mean ? acc[size_t(k - lo)] / double(R) : acc[size_t(k - lo)]);
+  }
+  return true;
+}
+
+// Fast path for a contiguous x reduced to one value: split across threads, then combine.
+template <class T> bool reduce_all(ReduceOp op, const Arg& x, const Arg& out) {
+  if (out.numel() != 1 || !x.is_contiguous() || x.numel() < 32768) return false;
+  const T* px = x.ptr<T>();
+  const int64_t n = x.numel();
+  // Per-thread partials combined in thread order: bitwise reproducible at a fixed thread count.
+  std::vector<double> partial(size_t(omp_get_max_threads()), reduce_init(op));
+#pragma omp parallel
+  {
+    const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
+    double acc = reduce_init(op);
+    if (op == ReduceOp::sum || op == ReduceOp::mean) {
+#pragma omp simd reduction(+ : acc)
+      for (int64_t i = lo; i < hi; ++i) acc += double(px[i]);
+    } else {
+      for (int64_t i = lo; i < hi; ++i) acc = combine(op, acc, double(px[i]));
+    }
+    partial[size_t(t)] = acc;
+  }
+  double total = reduce_init(op);
+  for (double p : partial) total = combine(op, total, p);
+  *out.ptr<T>() = static_cast<T>(op == ReduceOp::mean ? total / double(n) : total);
+  return true;
+}
+}  // namespace
+
 // x:(...) -> out:(...) with size 1 on reduced dims.
 void reduce(ReduceOp op, const Arg& x, const Arg& out) {
   dispatch_arith(x.dtype, op_name(op), [&]<class T>() {
+    if (reduce_all<T>(op, x, out) || reduce_leading<T>(op, x, out)) return;
     Shape red_shape, red_strides, keep_shape, keep_x_strides, keep_out_strides;
     for (int64_t d = 0; d < x.dim(); ++d) {
       if (out.shape[d] == 1 && x.shape[d] != 1) {
