@@ -10,7 +10,7 @@ namespace cherry {
 Backend& cuda_backend();
 // Visible CUDA devices; 0 when there is no device or no driver (never throws).
 int cuda_device_count();
-// e.g. "CUDA runtime 13.0, driver 13.0; device 0: NVIDIA H100 80GB HBM3 (sm_90, 79.2 GiB); built for 80;90",
-// or "CUDA runtime 13.0; no CUDA device (...)".
+// e.g. "CUDA runtime 13.0, driver 13.0; device 0 of 1: NVIDIA H100 80GB HBM3 (sm_90, 79.2 GiB); built for
+// CUDA archs 80,90", or "CUDA runtime 13.0, driver none; no CUDA device (<why>); built for ...". Never throws.
 std::string cuda_info();
 }  // namespace cherry

@@ -5,28 +5,36 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <source_location>
+#include <string>
+
 #include "core/error.h"
 
-// CHERRY_CUDA_CHECK(cudaMalloc(&p, n)): throws "cuda: cudaMalloc(&p, n) failed: out of memory (cudaErrorMemoryAllocation)".
-#define CHERRY_CUDA_CHECK(expr)                                                                         \
-  do {                                                                                                  \
-    const cudaError_t cherry_err_ = (expr);                                                             \
-    if (cherry_err_ != cudaSuccess) [[unlikely]]                                                        \
-      throw ::cherry::Error("cuda", ::cherry::cat(#expr, " failed: ", cudaGetErrorString(cherry_err_), \
-                                                  " (", cudaGetErrorName(cherry_err_), ")"),            \
-                            std::source_location::current());                                           \
+namespace cherry::cuda {
+// "cuda: cudaMalloc(&p, n) failed: out of memory (cudaErrorMemoryAllocation)"
+[[noreturn]] inline void throw_cuda_error(const std::string& what, cudaError_t err, std::source_location loc) {
+  throw Error("cuda", cat(what, " failed: ", cudaGetErrorString(err), " (", cudaGetErrorName(err), ")"), loc);
+}
+// "cublas: cublasSgemm(...) failed: CUBLAS_STATUS_INVALID_VALUE (an invalid numeric value was used as an argument)"
+[[noreturn]] inline void throw_cublas_error(const std::string& what, cublasStatus_t st, std::source_location loc) {
+  throw Error("cublas", cat(what, " failed: ", cublasGetStatusName(st), " (", cublasGetStatusString(st), ")"), loc);
+}
+}  // namespace cherry::cuda
+
+#define CHERRY_CUDA_CHECK(expr)                                                              \
+  do {                                                                                       \
+    const cudaError_t cherry_err_ = (expr);                                                  \
+    if (cherry_err_ != cudaSuccess) [[unlikely]]                                             \
+      ::cherry::cuda::throw_cuda_error(#expr, cherry_err_, std::source_location::current()); \
   } while (0)
 
-// CHERRY_CUBLAS_CHECK(cublasSgemm(...)): throws "cublas: cublasSgemm(...) failed: CUBLAS_STATUS_... (description)".
-#define CHERRY_CUBLAS_CHECK(expr)                                                                         \
-  do {                                                                                                    \
-    const cublasStatus_t cherry_st_ = (expr);                                                             \
-    if (cherry_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                                                 \
-      throw ::cherry::Error("cublas", ::cherry::cat(#expr, " failed: ", cublasGetStatusName(cherry_st_), \
-                                                    " (", cublasGetStatusString(cherry_st_), ")"),        \
-                            std::source_location::current());                                             \
+#define CHERRY_CUBLAS_CHECK(expr)                                                             \
+  do {                                                                                        \
+    const cublasStatus_t cherry_st_ = (expr);                                                 \
+    if (cherry_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                                     \
+      ::cherry::cuda::throw_cublas_error(#expr, cherry_st_, std::source_location::current()); \
   } while (0)
 
-// After a kernel launch: catches bad launch configurations at the call site (asynchronous faults
-// surface at the next synchronizing call instead).
+// After a kernel launch: catches bad launch configurations at the call site (faults inside the
+// kernel are asynchronous and surface at the next synchronising call instead).
 #define CHERRY_CUDA_CHECK_LAUNCH() CHERRY_CUDA_CHECK(cudaGetLastError())
