@@ -2,16 +2,16 @@
 
 namespace cherry {
 
-static std::string format_error(const std::string& op, const std::string& msg, const std::source_location& loc) {
-  std::string file = loc.file_name();
+static std::string format_error(const std::string& op, const std::string& msg, const SourceLocation& loc) {
+  std::string file = loc.file;
   if (auto p = file.rfind("/core/"); p != std::string::npos) file = file.substr(p + 1);
   else if (auto q = file.find_last_of('/'); q != std::string::npos) file = file.substr(q + 1);
-  return cat(op, ": ", msg, " [", file, ":", loc.line(), "]");
+  return cat(op, ": ", msg, " [", file, ":", loc.line, "]");
 }
 
-Error::Error(std::string op, std::string msg, std::source_location loc)
+Error::Error(std::string op, std::string msg, SourceLocation loc)
     : std::runtime_error(format_error(op, msg, loc)), op_(std::move(op)), msg_(std::move(msg)),
-      file_(loc.file_name()), line_(int(loc.line())) {}
+      file_(loc.file), line_(loc.line) {}
 
 std::string shape_str(const std::vector<int64_t>& shape) {
   std::string s = "[";

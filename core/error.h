@@ -1,7 +1,6 @@
 // cherry::Error: the one exception type of the library. It carries the op, a message that names
 // shapes/dtypes/files, and the source location. Library code never exits or aborts.
 #pragma once
-#include <source_location>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -9,9 +8,17 @@
 
 namespace cherry {
 
+// Where an error was raised. Own type (not std::source_location) because clang 14, used for the
+// fuzz build, lacks the builtin libstdc++'s <source_location> needs; gcc and clang both have these.
+struct SourceLocation {
+  const char* file = "";
+  int line = 0;
+  static constexpr SourceLocation current(const char* file = __builtin_FILE(), int line = __builtin_LINE()) { return {file, line}; }
+};
+
 class Error : public std::runtime_error {
  public:
-  Error(std::string op, std::string msg, std::source_location loc = std::source_location::current());
+  Error(std::string op, std::string msg, SourceLocation loc = SourceLocation::current());
   const std::string& op() const { return op_; }
   const std::string& message() const { return msg_; }
   const char* file() const { return file_; }
@@ -38,5 +45,5 @@ std::string shape_str(const std::vector<int64_t>& shape);
 #define CHERRY_CHECK(cond, op, ...)                                                   \
   do {                                                                                \
     if (!(cond)) [[unlikely]]                                                         \
-      throw ::cherry::Error((op), ::cherry::cat(__VA_ARGS__), std::source_location::current()); \
+      throw ::cherry::Error((op), ::cherry::cat(__VA_ARGS__), ::cherry::SourceLocation::current()); \
   } while (0)

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -67,6 +68,10 @@ std::map<std::string, Tensor> load_safetensors(const std::string& path);
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+// Makes save_safetensors(path, {{"w", w}, {"b", b}}) unambiguous (a braced list would fit both
+// containers above); keeps the written order.
+void save_safetensors(const std::string& path, std::initializer_list<std::pair<std::string, Tensor>> tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
 // The safetensors dtype name ("F32", "I64", "BOOL", ...) of a Cherry dtype.

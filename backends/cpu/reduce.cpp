@@ -164,8 +164,8 @@ void topk(const Arg& x, int64_t k, bool largest, const Arg& values, const Arg& i
       const T* row = px + m * N;
       std::vector<int64_t> order(N);
       std::iota(order.begin(), order.end(), 0);
-      auto better = [&](int64_t i, int64_t j) {
-        if (row[i] != row[j]) return largest ? row[i] > row[j] : row[i] < row[j];
+      auto better = [&, descending = largest](int64_t i, int64_t j) {  // clang 14: no OpenMP-captured refs in nested lambdas
+        if (row[i] != row[j]) return descending ? row[i] > row[j] : row[i] < row[j];
         return i < j;
       };
       std::partial_sort(order.begin(), order.begin() + k, order.end(), better);

@@ -4,7 +4,6 @@
 #include "backends/cuda/cuda_backend.h"
 
 #include <cmath>
-#include <source_location>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/kernels.h"
@@ -32,7 +31,7 @@ cublasHandle_t cublas_handle() {
 
 namespace {
 
-[[noreturn]] void missing(const char* op, std::source_location loc = std::source_location::current()) {
+[[noreturn]] void missing(const char* op, SourceLocation loc = ::cherry::SourceLocation::current()) {
   throw Error(op, "not implemented on CUDA yet", loc);
 }
 
@@ -51,7 +50,7 @@ class CudaBackend final : public Backend {
       (void)cudaGetLastError();  // clear it, or the next unrelated check would report it
       return nullptr;
     }
-    if (err != cudaSuccess) cuda::throw_cuda_error(cat("cudaMalloc(", nbytes, " bytes)"), err, std::source_location::current());
+    if (err != cudaSuccess) cuda::throw_cuda_error(cat("cudaMalloc(", nbytes, " bytes)"), err, ::cherry::SourceLocation::current());
     return p;
   }
   void raw_deallocate(void* p, size_t) override { CHERRY_CUDA_CHECK(cudaFree(p)); }

@@ -5,18 +5,17 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-#include <source_location>
 #include <string>
 
 #include "core/error.h"
 
 namespace cherry::cuda {
 // "cuda: cudaMalloc(&p, n) failed: out of memory (cudaErrorMemoryAllocation)"
-[[noreturn]] inline void throw_cuda_error(const std::string& what, cudaError_t err, std::source_location loc) {
+[[noreturn]] inline void throw_cuda_error(const std::string& what, cudaError_t err, SourceLocation loc) {
   throw Error("cuda", cat(what, " failed: ", cudaGetErrorString(err), " (", cudaGetErrorName(err), ")"), loc);
 }
 // "cublas: cublasSgemm(...) failed: CUBLAS_STATUS_INVALID_VALUE (an invalid numeric value was used as an argument)"
-[[noreturn]] inline void throw_cublas_error(const std::string& what, cublasStatus_t st, std::source_location loc) {
+[[noreturn]] inline void throw_cublas_error(const std::string& what, cublasStatus_t st, SourceLocation loc) {
   throw Error("cublas", cat(what, " failed: ", cublasGetStatusName(st), " (", cublasGetStatusString(st), ")"), loc);
 }
 }  // namespace cherry::cuda
@@ -25,14 +24,14 @@ namespace cherry::cuda {
   do {                                                                                       \
     const cudaError_t cherry_err_ = (expr);                                                  \
     if (cherry_err_ != cudaSuccess) [[unlikely]]                                             \
-      ::cherry::cuda::throw_cuda_error(#expr, cherry_err_, std::source_location::current()); \
+      ::cherry::cuda::throw_cuda_error(#expr, cherry_err_, ::cherry::SourceLocation::current()); \
   } while (0)
 
 #define CHERRY_CUBLAS_CHECK(expr)                                                             \
   do {                                                                                        \
     const cublasStatus_t cherry_st_ = (expr);                                                 \
     if (cherry_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                                     \
-      ::cherry::cuda::throw_cublas_error(#expr, cherry_st_, std::source_location::current()); \
+      ::cherry::cuda::throw_cublas_error(#expr, cherry_st_, ::cherry::SourceLocation::current()); \
   } while (0)
 
 // After a kernel launch: catches bad launch configurations at the call site (faults inside the
