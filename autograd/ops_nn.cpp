@@ -29,17 +29,11 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const 
   if (needs_grad({x_in, w_in, bias}))
     record("conv2d", {y}, {x_in, w_in, bias}, [sx = save(x), sw = save(w), p, has_bias = bias.defined()](const Grads& g, const Needs& n) -> Grads {
       Tensor x = sx.get(), w = sw.get(), gy = g[0].contiguous();
-      Tensor gx, gw, gb;
-      if (n[0]) {
-        gx = empty(x.shape(), x.dtype(), x.device());
-        be(x).conv2d_backward_data(gy.arg(), w.arg(), gx.arg(), p);
-      }
-      if (n[1] || (has_bias && n[2])) {
-        gw = empty(w.shape(), w.dtype(), w.device());
-        if (has_bias) gb = empty({w.size(0)}, w.dtype(), w.device());
-        be(x).conv2d_backward_weight(gy.arg(), x.arg(), gw.arg(), arg_or_null(gb), p);
-      }
-      return {gx, n[1] ? gw : Tensor(), n[2] ? gb : Tensor()};
+      Tensor gx = n[0] ? empty(x.shape(), x.dtype(), x.device()) : Tensor();
+      Tensor gw = n[1] ? empty(w.shape(), w.dtype(), w.device()) : Tensor();
+      Tensor gb = has_bias && n[2] ? empty({w.size(0)}, w.dtype(), w.device()) : Tensor();
+      be(x).conv2d_backward(gy.arg(), x.arg(), w.arg(), arg_or_null(gx), arg_or_null(gw), arg_or_null(gb), p);
+      return {gx, gw, gb};
     });
   return y;
 }

@@ -61,8 +61,10 @@ class Backend {
 
   // Convolution, NCHW / OIHW (PyTorch layouts). bias may have data == nullptr.
   virtual void conv2d_forward(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) = 0;
-  virtual void conv2d_backward_data(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) = 0;
-  virtual void conv2d_backward_weight(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gbias, const Conv2dParams& p) = 0;
+  // Both gradients in one call, so a backend can share work on gy (oneDNN reorders it once).
+  // gx, gw, gbias may each have data == nullptr (not needed).
+  virtual void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
+                               const Conv2dParams& p) = 0;
 
   // Pooling, NCHW. indices: i64 flat h*W+w into each input plane.
   virtual void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& indices, const Pool2dParams& p) = 0;

@@ -7,7 +7,7 @@ Contract: the Cherry binary (default build/bench/cherry_bench) accepts
 PyTorch and prints ratio = torch_ms / cherry_ms (> 1 means Cherry is faster).
 
 Usage: python bench/compare_pytorch.py [--threads 2] [--iters 10]
-           [--filter SUBSTR] [--out result.json] [--torch-only] [--cherry PATH]
+           [--filter SUBSTR] [--rounds 3] [--out result.json] [--torch-only] [--cherry PATH]
 """
 import argparse
 import json
@@ -104,14 +104,14 @@ def main():
     ap.add_argument("--filter", default="", help="only benchmarks whose name contains this")
     ap.add_argument("--out", help="write results as JSON to this path")
     ap.add_argument("--torch-only", action="store_true", help="skip the Cherry binary")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternate Cherry and torch this many times; report each one's median "
+                         "(shared machines drift, so one back-to-back pair is not enough)")
     args = ap.parse_args()
 
     names = [n for n in BENCHES if args.filter in n]
     if not names:
         sys.exit(f"error: no benchmark matches --filter {args.filter!r}")
-
-    # Run Cherry first (in its own process) so a missing binary fails fast.
-    cherry = {} if args.torch_only else run_cherry(args.cherry, args.threads, args.iters)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -126,10 +126,22 @@ def main():
         print("env: " + ", ".join(f"{k}={v}" for k, v in env.items()))
     print(f"warmup={WARMUP}, iters={args.iters}, ratio = torch_ms / cherry_ms (>1: Cherry faster)")
 
+    # Rounds alternate the two engines so drift in machine load hits both alike.
+    cherry_runs, torch_runs, flops_of = {}, {n: [] for n in names}, {}
+    for r in range(max(1, args.rounds)):
+        if not args.torch_only:
+            for n, ms in run_cherry(args.cherry, args.threads, args.iters).items():
+                cherry_runs.setdefault(n, []).append(ms)
+        for n in names:
+            t_ms, flops_of[n] = time_torch(n, args.iters)
+            torch_runs[n].append(t_ms)
+    cherry = {n: statistics.median(v) for n, v in cherry_runs.items()}
+
     rows = []
+    print(f"rounds={args.rounds} (median of round medians)")
     print(f"{'name':<16}{'cherry ms':>12}{'torch ms':>12}{'ratio':>9}{'torch GFLOP/s':>15}")
     for name in names:
-        t_ms, flops = time_torch(name, args.iters)
+        t_ms, flops = statistics.median(torch_runs[name]), flops_of[name]
         c_ms = cherry.get(name)
         ratio = t_ms / c_ms if c_ms else None
         rows.append({"name": name, "cherry_ms": c_ms, "torch_ms": t_ms, "ratio": ratio})
@@ -143,7 +155,7 @@ def main():
 
     if args.out:
         meta = {"torch_version": torch.__version__, "threads": args.threads,
-                "iters": args.iters, "warmup": WARMUP}
+                "iters": args.iters, "warmup": WARMUP, "rounds": args.rounds}
         with open(args.out, "w") as f:
             json.dump({"meta": meta, "results": rows}, f, indent=1)
 

@@ -14,7 +14,7 @@ class CountingBackend final : public Backend {
   std::map<std::string, int> calls;
   static std::vector<std::string> op_methods() {
     return {"fill", "copy", "unary", "binary", "where", "reduce", "argmax", "topk", "softmax", "softmax_backward", "matmul",
-            "conv2d_forward", "conv2d_backward_data", "conv2d_backward_weight", "max_pool2d_forward", "max_pool2d_backward",
+            "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
             "avg_pool2d_forward", "avg_pool2d_backward", "batch_norm_forward", "batch_norm_backward", "layer_norm_forward",
             "layer_norm_backward", "index_select", "index_add", "gather", "scatter_add"};
   }
@@ -40,11 +40,8 @@ class CountingBackend final : public Backend {
   void conv2d_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& y, const Conv2dParams& p) override {
     ++calls["conv2d_forward"], inner_.conv2d_forward(x, w, b, y, p);
   }
-  void conv2d_backward_data(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) override {
-    ++calls["conv2d_backward_data"], inner_.conv2d_backward_data(gy, w, gx, p);
-  }
-  void conv2d_backward_weight(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gb, const Conv2dParams& p) override {
-    ++calls["conv2d_backward_weight"], inner_.conv2d_backward_weight(gy, x, gw, gb, p);
+  void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gb, const Conv2dParams& p) override {
+    ++calls["conv2d_backward"], inner_.conv2d_backward(gy, x, w, gx, gw, gb, p);
   }
   void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& i, const Pool2dParams& p) override {
     ++calls["max_pool2d_forward"], inner_.max_pool2d_forward(x, y, i, p);

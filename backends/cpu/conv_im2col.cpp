@@ -81,8 +81,9 @@ void conv2d_forward_im2col(const Arg& x, const Arg& w, const Arg& bias, const Ar
   });
 }
 
+namespace {
 // gx = col2im(w^T @ gy) per sample and group.
-void conv2d_backward_data_im2col(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) {
+void backward_data(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) {
   dispatch_floating(gy.dtype, "conv2d_backward_data", [&]<class T>() {
     const Geometry g = geometry(gx.shape, w.shape, gy.shape, p.groups);
     std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
@@ -96,12 +97,12 @@ void conv2d_backward_data_im2col(const Arg& gy, const Arg& w, const Arg& gx, con
   });
 }
 
-// gw += gy @ im2col(x)^T summed over samples; gbias = sum of gy over (N,OH,OW).
-void conv2d_backward_weight_im2col(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gbias, const Conv2dParams& p) {
+// gw = sum over samples of gy @ im2col(x)^T (when gw is wanted); gbias = sum of gy over (N,OH,OW).
+void backward_weight(const Arg& gy, const Arg& x, const Arg& w, const Arg& gw, const Arg& gbias, const Conv2dParams& p) {
   dispatch_floating(gy.dtype, "conv2d_backward_weight", [&]<class T>() {
-    const Geometry g = geometry(x.shape, gw.shape, gy.shape, p.groups);
-    std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
-    for (int64_t n = 0; n < g.N; ++n)
+    const Geometry g = geometry(x.shape, w.shape, gy.shape, p.groups);
+    std::vector<T> col(gw.data ? size_t(g.col_rows() * g.col_cols()) : 0);
+    for (int64_t n = 0; n < g.N && gw.data; ++n)
       for (int64_t gi = 0; gi < g.G; ++gi) {
         im2col(x.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, col.data(), g, p);
         const T* go = gy.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
@@ -116,6 +117,13 @@ void conv2d_backward_weight_im2col(const Arg& gy, const Arg& x, const Arg& gw, c
         gbias.ptr<T>()[o] = T(s);
       }
   });
+}
+}  // namespace
+
+void conv2d_backward_im2col(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
+                            const Conv2dParams& p) {
+  if (gx.data) backward_data(gy, w, gx, p);
+  if (gw.data || gbias.data) backward_weight(gy, x, w, gw, gbias, p);
 }
 
 }  // namespace cherry::cpu

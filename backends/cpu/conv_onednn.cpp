@@ -1,7 +1,10 @@
 // f32 convolution on oneDNN: forward, backward-data, backward-weights, any stride/padding/
 // dilation/groups. oneDNN picks its own (blocked) layouts; we reorder from and to NCHW/OIHW.
 // Primitive descriptors are cached by geometry, since training repeats the same shapes.
+#include <cstdlib>
 #include <map>
+#include <memory>
+#include <vector>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
@@ -76,22 +79,79 @@ Prims& prims_for(const Geometry& g) {
   return cache.emplace(g, std::move(p)).first->second;
 }
 
-// Wraps a user buffer; reorders into the primitive's layout when it differs.
-memory to_layout(const memory::desc& want, const memory::desc& have, void* ptr, stream& s) {
-  memory user(have, cpu_engine(), ptr);
-  if (want == have) return user;
-  memory m(want, cpu_engine());
-  reorder(user, m).execute(s, user, m);
-  return m;
+// Reorder buffers come from a pool that keeps freed blocks: a fresh multi-megabyte malloc per
+// call page-faults on first touch, which cost more than the reorder itself.
+class ScratchPool {
+ public:
+  std::shared_ptr<void> get(size_t n) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = free_.find(n);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        return wrap(p, n);
+      }
+    }
+    return wrap(std::aligned_alloc(64, (n + 63) / 64 * 64), n);
+  }
+  ~ScratchPool() {
+    for (auto& [n, blocks] : free_)
+      for (void* p : blocks) std::free(p);
+  }
+
+ private:
+  std::shared_ptr<void> wrap(void* p, size_t n) {
+    return std::shared_ptr<void>(p, [this, n](void* q) {
+      std::lock_guard lock(mu_);
+      free_[n].push_back(q);
+    });
+  }
+  std::mutex mu_;
+  std::map<size_t, std::vector<void*>> free_;
+};
+
+ScratchPool& scratch_pool() {
+  static ScratchPool pool;
+  return pool;
 }
-// Output side: a scratch memory in the primitive's layout, copied back into the user buffer after.
+
+// A memory in the primitive's layout, backed by a pooled buffer that lives as long as this.
+struct Scratch {
+  std::shared_ptr<void> buf;
+  memory mem;
+  explicit Scratch(const memory::desc& d) : buf(scratch_pool().get(d.get_size())), mem(d, cpu_engine(), buf.get()) {}
+};
+
+// Input side: the user buffer itself when layouts agree, else a reordered pooled copy.
+struct In {
+  std::optional<Scratch> scratch;
+  memory mem;
+  In(const memory::desc& want, const memory::desc& have, void* ptr, stream& s) {
+    memory user(have, cpu_engine(), ptr);
+    if (want == have) {
+      mem = user;
+      return;
+    }
+    scratch.emplace(want);
+    mem = scratch->mem;
+    reorder(user, mem).execute(s, user, mem);
+  }
+};
+// Output side: computed in the primitive's layout, copied back into the user buffer by finish().
 struct Out {
+  std::optional<Scratch> scratch;
   memory user, mem;
   Out(const memory::desc& want, const memory::desc& have, void* ptr) : user(have, cpu_engine(), ptr) {
-    mem = want == have ? user : memory(want, cpu_engine());
+    if (want == have) {
+      mem = user;
+    } else {
+      scratch.emplace(want);
+      mem = scratch->mem;
+    }
   }
   void finish(stream& s) {
-    if (mem != user) reorder(mem, user).execute(s, mem, user);
+    if (scratch) reorder(mem, user).execute(s, mem, user);
   }
 };
 
@@ -115,62 +175,64 @@ void conv2d_forward_onednn(const Arg& x, const Arg& w, const Arg& bias, const Ar
     Geometry g = geometry(x.shape, w.shape, y.shape, bias.data != nullptr, p);
     Prims& pr = prims_for(g);
     stream s(cpu_engine());
-    memory src = to_layout(pr.fwd.src_desc(), plain_md(g.x), x.data, s);
-    memory wei = to_layout(pr.fwd.weights_desc(), plain_md(g.w), w.data, s);
+    In src(pr.fwd.src_desc(), plain_md(g.x), x.data, s), wei(pr.fwd.weights_desc(), plain_md(g.w), w.data, s);
     Out dst(pr.fwd.dst_desc(), plain_md(g.y), y.data);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst.mem}};
-    if (bias.data) args[DNNL_ARG_BIAS] = to_layout(pr.fwd.bias_desc(), plain_md(g.b), bias.data, s);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_WEIGHTS, wei.mem}, {DNNL_ARG_DST, dst.mem}};
+    std::optional<In> b;
+    if (bias.data) args[DNNL_ARG_BIAS] = b.emplace(pr.fwd.bias_desc(), plain_md(g.b), bias.data, s).mem;
     convolution_forward(pr.fwd).execute(s, args);
     dst.finish(s);
     s.wait();
   });
 }
 
-void conv2d_backward_data_onednn(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) {
-  guarded("conv2d_backward_data", [&] {
-    Geometry g = geometry(gx.shape, w.shape, gy.shape, false, p);
+// Both gradients; gy is reordered into oneDNN's layout once and shared by the two primitives.
+void conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
+                            const Conv2dParams& p) {
+  guarded("conv2d_backward", [&] {
+    Geometry g = geometry(x.shape, w.shape, gy.shape, gbias.data != nullptr, p);
     Prims& pr = prims_for(g);
-    if (!pr.has_bwd_data) {
-      auto d = convolution_backward_data::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y), g.strides,
-                                               g.dilates, g.pad_l, g.pad_r);
-      pr.bwd_data = convolution_backward_data::primitive_desc(d, cpu_engine(), pr.fwd);
-      pr.has_bwd_data = true;
-    }
     stream s(cpu_engine());
-    memory ddst = to_layout(pr.bwd_data.diff_dst_desc(), plain_md(g.y), gy.data, s);
-    memory wei = to_layout(pr.bwd_data.weights_desc(), plain_md(g.w), w.data, s);
-    Out dsrc(pr.bwd_data.diff_src_desc(), plain_md(g.x), gx.data);
-    convolution_backward_data(pr.bwd_data).execute(s, {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, dsrc.mem}});
-    dsrc.finish(s);
-    s.wait();
-  });
-}
-
-void conv2d_backward_weight_onednn(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gbias, const Conv2dParams& p) {
-  guarded("conv2d_backward_weight", [&] {
-    Geometry g = geometry(x.shape, gw.shape, gy.shape, gbias.data != nullptr, p);
-    Prims& pr = prims_for(g);
-    if (!pr.has_bwd_weights) {
-      auto d = g.b.empty() ? convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y),
-                                                                g.strides, g.dilates, g.pad_l, g.pad_r)
-                           : convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.b),
-                                                                any_md(g.y), g.strides, g.dilates, g.pad_l, g.pad_r);
-      pr.bwd_weights = convolution_backward_weights::primitive_desc(d, cpu_engine(), pr.fwd);
-      pr.has_bwd_weights = true;
+    std::optional<In> ddst;  // gy in the layout the first primitive wants; the second reuses it if equal
+    auto diff_dst = [&](const memory::desc& want) -> memory {
+      if (!ddst || ddst->mem.get_desc() != want) ddst.emplace(want, plain_md(g.y), gy.data, s);
+      return ddst->mem;
+    };
+    if (gx.data) {
+      if (!pr.has_bwd_data) {
+        auto d = convolution_backward_data::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y), g.strides,
+                                                 g.dilates, g.pad_l, g.pad_r);
+        pr.bwd_data = convolution_backward_data::primitive_desc(d, cpu_engine(), pr.fwd);
+        pr.has_bwd_data = true;
+      }
+      In wei(pr.bwd_data.weights_desc(), plain_md(g.w), w.data, s);
+      Out dsrc(pr.bwd_data.diff_src_desc(), plain_md(g.x), gx.data);
+      convolution_backward_data(pr.bwd_data)
+          .execute(s, {{DNNL_ARG_DIFF_DST, diff_dst(pr.bwd_data.diff_dst_desc())}, {DNNL_ARG_WEIGHTS, wei.mem}, {DNNL_ARG_DIFF_SRC, dsrc.mem}});
+      dsrc.finish(s);
     }
-    stream s(cpu_engine());
-    memory src = to_layout(pr.bwd_weights.src_desc(), plain_md(g.x), x.data, s);
-    memory ddst = to_layout(pr.bwd_weights.diff_dst_desc(), plain_md(g.y), gy.data, s);
-    Out dwei(pr.bwd_weights.diff_weights_desc(), plain_md(g.w), gw.data);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dwei.mem}};
-    std::optional<Out> dbias;
-    if (gbias.data) {
-      dbias.emplace(pr.bwd_weights.diff_bias_desc(), plain_md(g.b), gbias.data);
-      args[DNNL_ARG_DIFF_BIAS] = dbias->mem;
+    if (gw.data || gbias.data) {
+      if (!pr.has_bwd_weights) {
+        auto d = g.b.empty() ? convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y),
+                                                                  g.strides, g.dilates, g.pad_l, g.pad_r)
+                             : convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.b),
+                                                                  any_md(g.y), g.strides, g.dilates, g.pad_l, g.pad_r);
+        pr.bwd_weights = convolution_backward_weights::primitive_desc(d, cpu_engine(), pr.fwd);
+        pr.has_bwd_weights = true;
+      }
+      In src(pr.bwd_weights.src_desc(), plain_md(g.x), x.data, s);
+      // oneDNN always computes the weight gradient; when only the bias is wanted it goes to scratch.
+      std::optional<Scratch> unused_gw;
+      if (!gw.data) unused_gw.emplace(plain_md(g.w));
+      Out dwei(pr.bwd_weights.diff_weights_desc(), plain_md(g.w), gw.data ? gw.data : unused_gw->mem.get_data_handle());
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, src.mem}, {DNNL_ARG_DIFF_DST, diff_dst(pr.bwd_weights.diff_dst_desc())}, {DNNL_ARG_DIFF_WEIGHTS, dwei.mem}};
+      std::optional<Out> dbias;
+      if (gbias.data) args[DNNL_ARG_DIFF_BIAS] = dbias.emplace(pr.bwd_weights.diff_bias_desc(), plain_md(g.b), gbias.data).mem;
+      convolution_backward_weights(pr.bwd_weights).execute(s, args);
+      dwei.finish(s);
+      if (dbias) dbias->finish(s);
     }
-    convolution_backward_weights(pr.bwd_weights).execute(s, args);
-    dwei.finish(s);
-    if (dbias) dbias->finish(s);
     s.wait();
   });
 }

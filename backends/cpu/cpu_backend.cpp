@@ -42,12 +42,9 @@ class CpuBackend final : public Backend {
   void conv2d_forward(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) override {
     use_onednn(x, w, y, p) ? cpu::conv2d_forward_onednn(x, w, bias, y, p) : cpu::conv2d_forward_im2col(x, w, bias, y, p);
   }
-  void conv2d_backward_data(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) override {
-    use_onednn(gx, w, gy, p) ? cpu::conv2d_backward_data_onednn(gy, w, gx, p) : cpu::conv2d_backward_data_im2col(gy, w, gx, p);
-  }
-  void conv2d_backward_weight(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gb, const Conv2dParams& p) override {
-    use_onednn(x, gw, gy, p) ? cpu::conv2d_backward_weight_onednn(gy, x, gw, gb, p)
-                             : cpu::conv2d_backward_weight_im2col(gy, x, gw, gb, p);
+  void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gb,
+                       const Conv2dParams& p) override {
+    use_onednn(x, w, gy, p) ? cpu::conv2d_backward_onednn(gy, x, w, gx, gw, gb, p) : cpu::conv2d_backward_im2col(gy, x, w, gx, gw, gb, p);
   }
 
   void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& i, const Pool2dParams& p) override { cpu::max_pool2d_forward(x, y, i, p); }

@@ -24,12 +24,12 @@ void softmax(const Arg& x, bool log, const Arg& y);
 void softmax_backward(const Arg& y, const Arg& gy, bool log, const Arg& gx);
 void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta);
 void conv2d_forward_im2col(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p);
-void conv2d_backward_data_im2col(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p);
-void conv2d_backward_weight_im2col(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gbias, const Conv2dParams& p);
+void conv2d_backward_im2col(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
+                            const Conv2dParams& p);
 bool onednn_conv_supported(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& p);
 void conv2d_forward_onednn(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p);
-void conv2d_backward_data_onednn(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p);
-void conv2d_backward_weight_onednn(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gbias, const Conv2dParams& p);
+void conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
+                            const Conv2dParams& p);
 void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& indices, const Pool2dParams& p);
 void max_pool2d_backward(const Arg& gy, const Arg& indices, const Arg& gx);
 void avg_pool2d_forward(const Arg& x, const Arg& y, const Pool2dParams& p);

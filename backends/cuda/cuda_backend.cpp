@@ -74,9 +74,8 @@ class CudaBackend final : public Backend {
     missing(log ? "log_softmax_backward" : "softmax_backward");
   }
   void conv2d_forward(const Arg&, const Arg&, const Arg&, const Arg&, const Conv2dParams&) override { missing("conv2d"); }
-  void conv2d_backward_data(const Arg&, const Arg&, const Arg&, const Conv2dParams&) override { missing("conv2d_backward_data"); }
-  void conv2d_backward_weight(const Arg&, const Arg&, const Arg&, const Arg&, const Conv2dParams&) override {
-    missing("conv2d_backward_weight");
+  void conv2d_backward(const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, const Conv2dParams&) override {
+    missing("conv2d_backward");
   }
   void max_pool2d_forward(const Arg&, const Arg&, const Arg&, const Pool2dParams&) override { missing("max_pool2d"); }
   void max_pool2d_backward(const Arg&, const Arg&, const Arg&) override { missing("max_pool2d_backward"); }

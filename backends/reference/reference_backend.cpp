@@ -215,7 +215,13 @@ class ReferenceBackend final : public Backend {
     });
   }
 
-  void conv2d_backward_data(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) override {
+  void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
+                       const Conv2dParams& p) override {
+    if (gx.data) backward_data(gy, w, gx, p);
+    if (gw.data || gbias.data) backward_weight(gy, x, w, gw, gbias, p);
+  }
+
+  void backward_data(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) {
     dispatch_floating(gy.dtype, "conv2d_backward_data", [&]<class T>() {
       std::vector<double> acc(gx.numel(), 0.0);
       const Shape& xs = gx.shape;
@@ -226,14 +232,17 @@ class ReferenceBackend final : public Backend {
     });
   }
 
-  void conv2d_backward_weight(const Arg& gy, const Arg& x, const Arg& gw, const Arg& gbias, const Conv2dParams& p) override {
+  // gw and gbias may each be absent.
+  void backward_weight(const Arg& gy, const Arg& x, const Arg& w, const Arg& gw, const Arg& gbias, const Conv2dParams& p) {
     dispatch_floating(gy.dtype, "conv2d_backward_weight", [&]<class T>() {
-      std::vector<double> acc(gw.numel(), 0.0);
-      const Shape& ws = gw.shape;
-      conv_taps(x, gw, gy.shape, p, [&](int64_t n, int64_t o, int64_t oh, int64_t ow, int64_t ci, int64_t c, int64_t kh, int64_t kw, int64_t ih, int64_t iw) {
-        acc[((o * ws[1] + c) * ws[2] + kh) * ws[3] + kw] += double(at4<T>(gy, n, o, oh, ow)) * double(at4<T>(x, n, ci, ih, iw));
-      });
-      for (int64_t i = 0; i < gw.numel(); ++i) at<T>(gw, i) = T(acc[i]);
+      if (gw.data) {
+        std::vector<double> acc(gw.numel(), 0.0);
+        const Shape& ws = w.shape;
+        conv_taps(x, w, gy.shape, p, [&](int64_t n, int64_t o, int64_t oh, int64_t ow, int64_t ci, int64_t c, int64_t kh, int64_t kw, int64_t ih, int64_t iw) {
+          acc[((o * ws[1] + c) * ws[2] + kh) * ws[3] + kw] += double(at4<T>(gy, n, o, oh, ow)) * double(at4<T>(x, n, ci, ih, iw));
+        });
+        for (int64_t i = 0; i < gw.numel(); ++i) at<T>(gw, i) = T(acc[i]);
+      }
       if (gbias.data) {
         for (int64_t o = 0; o < gy.shape[1]; ++o) {
           double s = 0;
