@@ -26,4 +26,8 @@ struct GradcheckResult {
 GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
 
+// The same check where f closes over its leaves (a module's parameters and a fixed input): each
+// leaf must be a contiguous CPU f64 tensor that requires grad; it is perturbed in place.
+GradcheckResult gradcheck_leaves(const std::function<Tensor()>& f, const std::vector<Tensor>& leaves, const GradcheckOptions& options = {});
+
 }  // namespace cherry

@@ -239,6 +239,18 @@ Tensor& Tensor::mul_(double value) {
   return *this;
 }
 
+void Tensor::set_data(const Tensor& other) {
+  CHERRY_CHECK(!impl().requires_grad || is_floating(other.dtype()), "set_data", "a tensor that requires grad needs floating data, got ",
+               other.describe());
+  TensorImpl& me = impl();
+  me.storage = other.storage();
+  me.shape = other.shape();
+  me.strides = other.strides();
+  me.offset = other.offset();
+  me.dtype = other.dtype();
+  me.grad = nullptr;
+}
+
 #define CHERRY_INSTANTIATE(T)                                                            \
   template T* Tensor::data_ptr<T>() const;                                               \
   template T Tensor::item<T>() const;                                                    \

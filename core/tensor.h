@@ -106,6 +106,9 @@ class Tensor {
   Tensor& copy_(const Tensor& src);  // broadcasts and casts src
   Tensor& add_(const Tensor& other, double alpha = 1.0);
   Tensor& mul_(double value);
+  // Replaces this tensor's data (storage, layout, dtype) with other's, keeping its identity and
+  // autograd flags: every handle to it sees the new data (how Module::to converts parameters).
+  void set_data(const Tensor& other);
 
  private:
   std::shared_ptr<TensorImpl> impl_;
