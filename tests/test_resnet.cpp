@@ -1,0 +1,91 @@
+// ResNets: torchvision's state-dict names and shapes for ResNet-18/50, their eval-mode forward on
+// formula-filled weights against torchvision's (scripts/make_resnet_fixture.py), the CIFAR
+// ResNet-20/32/56 parameter counts of He et al., and the conv factory seeing every conv.
+#include <nlohmann/json.hpp>
+
+#include "core/rng.h"
+#include "core/safetensors.h"
+#include "models/resnet.h"
+#include "tests/test_util.h"
+
+namespace cherry {
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  uint64_t z = x + 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// The fixture script's formula, entry k of the state dict.
+Tensor formula(uint64_t k, const std::string& name, const Shape& shape) {
+  const int64_t n = numel_of(shape);
+  std::vector<double> v(static_cast<size_t>(n));
+  auto ends = [&](const char* s) { return name.size() >= strlen(s) && name.compare(name.size() - strlen(s), std::string::npos, s) == 0; };
+  for (int64_t i = 0; i < n; ++i) {
+    const double u = double(splitmix64((k << 32) | uint64_t(i)) >> 11) * 0x1.0p-53 * 2 - 1;
+    if (ends("running_var")) v[size_t(i)] = 1 + 0.5 * std::abs(u);
+    else if (ends("running_mean") || ends("bias")) v[size_t(i)] = 0.1 * u;
+    else if (shape.size() == 1) v[size_t(i)] = 1 + 0.2 * u;
+    else v[size_t(i)] = u * std::sqrt(3.0) * std::sqrt(2.0 / double(n / shape[0]));
+  }
+  return from_vector<double>(v, shape).to(DType::f32);
+}
+
+void check_against_torchvision(const std::string& arch) {
+  SafeTensorsFile f = SafeTensorsFile::open(std::string(CHERRY_FIXTURES_DIR) + "/golden_resnet.safetensors");
+  auto keys = nlohmann::json::parse(f.metadata().at(arch + ".keys"));
+  ResNet model(ResNetConfig{arch, 3, 10});
+  NamedTensors sd = model.state_dict();
+  REQUIRE(sd.size() == keys.size());
+  std::map<std::string, Tensor> filled;
+  for (size_t k = 0; k < sd.size(); ++k) {
+    CAPTURE(k);
+    CHECK(sd[k].first == keys[k][0].get<std::string>());
+    CHECK(sd[k].second.shape() == keys[k][1].get<Shape>());
+    filled[sd[k].first] = sd[k].first.ends_with("num_batches_tracked") ? zeros({}, DType::i64) : formula(k, sd[k].first, sd[k].second.shape());
+  }
+  model.load_state_dict(filled);
+  model.eval();
+  NoGradGuard ng;
+  CHECK_CLOSE(model.forward(f.get("x")), f.get(arch + ".logits"), 1e-4, 1e-4);
+}
+
+}  // namespace
+
+TEST_CASE("golden: ResNet-18 matches torchvision (names, shapes, eval forward)") { check_against_torchvision("resnet18"); }
+TEST_CASE("golden: ResNet-50 (bottleneck v1.5) matches torchvision") { check_against_torchvision("resnet50"); }
+
+TEST_CASE("CIFAR ResNets have He et al.'s depth and parameter counts; 1-channel 28x28 input works") {
+  // 0.27M / 0.46M / 0.85M parameters (with 1x1 projection shortcuts: slightly above option A's).
+  for (auto [arch, blocks, lo, hi] : {std::tuple{"resnet20", 3, 0.26e6, 0.28e6}, {"resnet32", 5, 0.46e6, 0.48e6}, {"resnet56", 9, 0.85e6, 0.87e6}}) {
+    CAPTURE(arch);
+    ResNet m(ResNetConfig{arch, 3, 10});
+    CHECK(m.num_parameters() > lo);
+    CHECK(m.num_parameters() < hi);
+    int convs = 0;
+    for (auto& [n, t] : m.named_parameters())
+      if (t.dim() == 4) ++convs;
+    CHECK(convs == 1 + 3 * 2 * blocks + 2);  // stem + two per block + two projection shortcuts
+  }
+  ResNet fm(ResNetConfig{"resnet20", 1, 10});
+  fm.eval();
+  NoGradGuard ng;
+  CHECK(fm.forward(randn({2, 1, 28, 28})).shape() == Shape{2, 10});
+}
+
+TEST_CASE("the conv factory builds every conv and knows its role") {
+  std::map<ConvRole, int> roles;
+  ConvFactory base = static_conv_factory();
+  ResNet m(ResNetConfig{"resnet20", 3, 10}, [&](const Conv2dOptions& o, ConvRole r) {
+    roles[r]++;
+    return base(o, r);
+  });
+  CHECK(roles[ConvRole::stem] == 1);
+  CHECK(roles[ConvRole::block] == 18);
+  CHECK(roles[ConvRole::shortcut] == 2);
+  CHECK_THROWS_AS(ResNet(ResNetConfig{"resnet19", 3, 10}), Error);
+}
+
+}  // namespace cherry
