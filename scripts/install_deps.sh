@@ -10,7 +10,10 @@ packages=(
   libdnnl-dev              # oneDNN: CPU convolution
   doctest-dev              # tests
   nlohmann-json3-dev       # JSON (safetensors headers, configs)
+  libcli11-dev             # command-line parsing of the apps
   clang libclang-rt-14-dev # libFuzzer + sanitizer runtimes for the fuzz targets
+  zlib1g-dev libjpeg62-turbo-dev libarchive-dev  # datasets: IDX .gz, JPEG decoding, .tar.gz unpacking
+  dataset-fashion-mnist    # Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist (the default dataset)
 )
 
 missing=()
@@ -30,5 +33,5 @@ else
 fi
 
 if [[ "${1:-}" == "--with-fixtures" ]]; then
-  python3 -c "import torch, safetensors" 2>/dev/null || python3 -m pip install -q torch numpy safetensors
+  python3 -c "import torch, torchvision, safetensors, PIL" 2>/dev/null || python3 -m pip install -q torch torchvision numpy safetensors pillow
 fi

@@ -44,7 +44,8 @@ Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, 
   g.strides = {p.stride[0], p.stride[1]};
   g.dilates = {p.dilation[0] - 1, p.dilation[1] - 1};
   g.pad_l = {p.padding[0], p.padding[1]};
-  // oneDNN wants explicit right padding consistent with the (floor) output size.
+  // oneDNN wants explicit right padding consistent with the (floor) output size; it may be
+  // negative (a strided 1x1 conv that skips the last row), which oneDNN accepts.
   for (int i = 0; i < 2; ++i)
     g.pad_r.push_back((ys[2 + i] - 1) * p.stride[i] - xs[2 + i] + (ws[2 + i] - 1) * p.dilation[i] + 1 - p.padding[i]);
   return g;
@@ -164,11 +165,6 @@ template <class F> void guarded(const char* op, F&& f) {
 }
 }  // namespace
 
-bool onednn_conv_supported(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& p) {
-  for (int i = 0; i < 2; ++i)
-    if ((y[2 + i] - 1) * p.stride[i] - x[2 + i] + (w[2 + i] - 1) * p.dilation[i] + 1 - p.padding[i] < 0) return false;
-  return true;
-}
 
 void conv2d_forward_onednn(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) {
   guarded("conv2d", [&] {

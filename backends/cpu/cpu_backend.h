@@ -26,7 +26,6 @@ void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta)
 void conv2d_forward_im2col(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p);
 void conv2d_backward_im2col(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
                             const Conv2dParams& p);
-bool onednn_conv_supported(const Shape& x, const Shape& w, const Shape& y, const Conv2dParams& p);
 void conv2d_forward_onednn(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p);
 void conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
                             const Conv2dParams& p);

@@ -1,0 +1,33 @@
+// The run directory every app writes: config.json, metrics.jsonl (one object per logged step),
+// summary.csv (one row per epoch), eval_results.json, checkpoints/. Created fresh (timestamped by
+// default), refusing to reuse a non-empty folder unless overwriting or resuming.
+#pragma once
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace cherry {
+
+class RunDir {
+ public:
+  enum class Mode { fresh, overwrite, resume };
+  RunDir(std::string path, Mode mode);
+  static std::string default_path(const std::string& app);  // runs/<app>-YYYYmmdd-HHMMSS
+
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  std::string checkpoints() const { return file("checkpoints"); }
+
+  void write_json(const std::string& name, const nlohmann::json& j) const;  // atomic
+  void append_metrics(const nlohmann::json& j);                             // metrics.jsonl, flushed
+  // summary.csv: the header is written once; rows keep the header's column order.
+  void append_summary(const std::vector<std::pair<std::string, std::string>>& row);
+
+ private:
+  std::string path_;
+  std::ofstream metrics_, summary_;
+  std::vector<std::string> summary_columns_;
+};
+
+}  // namespace cherry

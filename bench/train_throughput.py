@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Training throughput of static ResNet-20 (CIFAR shapes, batch 128): Cherry's train_resnet vs the
+same network in PyTorch, on the same machine in the same run, alternating rounds.
+
+Both sides train on random data (Cherry: --synthetic) with SGD momentum 0.9, wd 5e-4, so the work
+per step is the same: forward, cross-entropy, backward, update. Reported: images/s after warm-up,
+ratio = cherry / torch (above 1: Cherry faster), and each side's peak resident memory.
+
+Usage: python3 bench/train_throughput.py [--steps 30] [--threads 2] [--rounds 2] [--cherry PATH]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def torch_worker(steps, threads, batch):
+    """Runs in a child process so its peak RSS is its own."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            h = F.relu(self.bn1(self.conv1(x)))
+            h = self.bn2(self.conv2(h))
+            return F.relu(h + (self.downsample(x) if self.downsample is not None else x))
+
+    class ResNet20(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(16)
+            layers, cin = [], 16
+            for i, w in enumerate((16, 32, 64)):
+                blocks = []
+                for b in range(3):
+                    blocks.append(Block(cin, w, 2 if (b == 0 and i > 0) else 1))
+                    cin = w
+                layers.append(nn.Sequential(*blocks))
+            self.layer1, self.layer2, self.layer3 = layers
+            self.fc = nn.Linear(64, 10)
+
+        def forward(self, x):
+            h = F.relu(self.bn1(self.conv1(x)))
+            h = self.layer3(self.layer2(self.layer1(h)))
+            return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+    model = ResNet20().train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    warm = times[5:]
+    print(json.dumps({"img_s": batch * len(warm) / sum(warm)}))
+
+
+def run_measured(cmd):
+    """Runs cmd; returns (stdout, stderr, exit status, the child's own peak RSS in KiB)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        return out.read().decode(), err.read().decode(), p.returncode, usage.ru_maxrss
+
+
+def run_torch(steps, threads, batch):
+    out, err, rc, rss_kb = run_measured([sys.executable, __file__, "--torch-worker", str(steps), str(threads), str(batch)])
+    if rc != 0:
+        sys.exit(f"torch worker failed:\n{err}")
+    return json.loads(out.strip().splitlines()[-1])["img_s"], rss_kb
+
+
+def run_cherry(path, steps, threads, batch):
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [path, "--synthetic", "--dataset", "cifar10", "--model", "resnet20", "--batch-size", str(batch),
+               "--max-steps", str(steps), "--threads", str(threads), "--run-dir", d + "/run", "--log-every", "1",
+               "--max-eval-samples", str(batch)]
+        _, err, rc, rss_kb = run_measured(cmd)
+        if rc != 0:
+            sys.exit(f"{' '.join(cmd)} failed:\n{err}")
+        rows = [json.loads(l) for l in open(d + "/run/metrics.jsonl")]
+    return rows[-1]["samples_per_s"], rss_kb
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--torch-worker":
+        torch_worker(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cherry", default=os.path.join(ROOT, "build", "apps", "train_resnet"))
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    if not os.path.isfile(args.cherry):
+        sys.exit(f"error: {args.cherry} not found; build it first (cmake --build build --target train_resnet)")
+    c_runs, t_runs, c_rss, t_rss = [], [], 0, 0
+    for _ in range(args.rounds):
+        ips, rss = run_cherry(args.cherry, args.steps, args.threads, args.batch)
+        c_runs.append(ips)
+        c_rss = max(c_rss, rss)
+        ips, rss = run_torch(args.steps, args.threads, args.batch)
+        t_runs.append(ips)
+        t_rss = max(t_rss, rss)
+    c, t = statistics.median(c_runs), statistics.median(t_runs)
+    print(f"ResNet-20 training, batch {args.batch}, {args.threads} threads, {args.steps} steps x {args.rounds} rounds")
+    print(f"  cherry: {c:8.1f} img/s   (runs: {', '.join(f'{v:.1f}' for v in c_runs)})   peak RSS {c_rss / 1024:.0f} MiB")
+    print(f"  torch : {t:8.1f} img/s   (runs: {', '.join(f'{v:.1f}' for v in t_runs)})   peak RSS {t_rss / 1024:.0f} MiB")
+    print(f"  ratio cherry/torch: {c / t:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+// train_resnet end to end on tiny synthetic runs: the run directory's files, resume that equals
+// the uninterrupted run bit for bit, refusal to overwrite, eval-only and init-from.
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "apps/train_resnet/trainer.h"
+#include "core/safetensors.h"
+#include "tests/test_util.h"
+
+namespace cherry {
+namespace {
+namespace fs = std::filesystem;
+
+TrainOptions tiny(const std::string& dir) {
+  TrainOptions o;
+  o.synthetic = true;
+  o.dataset = "fashion-mnist";
+  o.batch_size = 16;
+  o.max_train_samples = 64;  // 4 steps per epoch
+  o.max_eval_samples = 32;
+  o.epochs = 2;
+  o.run_dir = dir;
+  o.overwrite = true;
+  o.workers = 2;
+  o.log_every = 1;
+  return o;
+}
+
+std::string temp_dir(const std::string& name) { return (fs::temp_directory_path() / ("cherry_test_" + name)).string(); }
+
+std::map<std::string, Tensor> last_checkpoint(const std::string& dir) { return load_safetensors(dir + "/checkpoints/last.safetensors"); }
+
+}  // namespace
+
+TEST_CASE("train_resnet writes config, metrics, summary, eval results and checkpoints") {
+  const std::string dir = temp_dir("files");
+  TrainResult r = run_train_resnet(tiny(dir));
+  CHECK(r.steps == 8);
+  for (const char* f : {"config.json", "metrics.jsonl", "summary.csv", "eval_results.json", "checkpoints/last.safetensors", "checkpoints/best.safetensors"})
+    CHECK_MESSAGE(fs::exists(fs::path(dir) / f), f);
+  std::ifstream m(dir + "/metrics.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(m, line)) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* k : {"step", "epoch", "loss", "lr", "samples_per_s"}) CHECK_MESSAGE(j.contains(k), k);
+    ++lines;
+  }
+  CHECK(lines == 8);
+  auto eval = nlohmann::json::parse(std::ifstream(dir + "/eval_results.json"));
+  CHECK(eval.at("accuracy").get<double>() >= 0.0);
+  CHECK(eval.at("samples").get<int64_t>() == 32);
+  std::ifstream s(dir + "/summary.csv");
+  int rows = 0;
+  while (std::getline(s, line)) ++rows;
+  CHECK(rows == 3);  // header + 2 epochs
+  fs::remove_all(dir);
+}
+
+TEST_CASE("resume equals the uninterrupted run, bit for bit (mid-epoch interruption)") {
+  const std::string a = temp_dir("uninterrupted"), b = temp_dir("interrupted");
+  run_train_resnet(tiny(a));
+  TrainOptions first = tiny(b);
+  first.max_steps = 5;  // stops one step into epoch 2
+  CHECK(run_train_resnet(first).steps == 5);
+  TrainOptions second = tiny(b);
+  second.overwrite = false;
+  second.resume = "auto";
+  CHECK(run_train_resnet(second).steps == 8);
+  auto ca = last_checkpoint(a), cb = last_checkpoint(b);
+  REQUIRE(ca.size() == cb.size());
+  for (const auto& [name, t] : ca) {
+    CAPTURE(name);
+    REQUIRE(cb.count(name));
+    CHECK_CLOSE(cb.at(name), t, 0, 0);
+  }
+  fs::remove_all(a), fs::remove_all(b);
+}
+
+TEST_CASE("train_resnet refuses to reuse a run directory without --overwrite; eval-only and init-from load weights") {
+  const std::string dir = temp_dir("refuse");
+  TrainResult r = run_train_resnet(tiny(dir));
+  TrainOptions again = tiny(dir);
+  again.overwrite = false;
+  CHECK_THROWS_AS(run_train_resnet(again), Error);
+
+  const std::string eval_dir = temp_dir("eval");
+  TrainOptions ev = tiny(eval_dir);
+  ev.eval_only = true;
+  ev.init_from = dir + "/checkpoints/last.safetensors";
+  TrainResult e = run_train_resnet(ev);
+  CHECK(e.final_accuracy == doctest::Approx(r.final_accuracy));
+  ev.init_from = dir + "/config.json";  // not a safetensors file
+  CHECK_THROWS_AS(run_train_resnet(ev), Error);
+  TrainOptions no_weights = tiny(eval_dir);
+  no_weights.eval_only = true;
+  CHECK_THROWS_AS(run_train_resnet(no_weights), Error);
+  fs::remove_all(dir), fs::remove_all(eval_dir);
+}
+
+}  // namespace cherry
