@@ -1,6 +1,9 @@
 #include "apps/common/build_info.h"
 
 #include <omp.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -25,6 +28,12 @@ std::string version_string(const std::string& app) {
 #endif
   return cat(app, " (Cherry) git ", CHERRY_GIT_REVISION, ", ", CHERRY_BUILD_TYPE, " build\n", blas_info(), "\noneDNN ", v->major, ".",
              v->minor, ".", v->patch, "\n", cuda);
+}
+
+void prefer_passive_openmp(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
 }
 
 std::string setup_runtime(int threads) {

@@ -3,10 +3,12 @@
 #include <cstdio>
 #include <exception>
 
+#include "apps/common/build_info.h"
 #include "apps/train_resnet/trainer.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
+  cherry::prefer_passive_openmp(argv);
   auto parsed = cherry::parse_train_options(argc, argv);
   if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
   try {
