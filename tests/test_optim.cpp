@@ -26,6 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Fixture = std::map<std::string, Tensor>;
+using test::TempDir;
 
 const Fixture& fixture() {
   static const Fixture f = load_safetensors(std::string(CHERRY_FIXTURES_DIR) + "/golden_optim.safetensors");
@@ -207,18 +208,6 @@ void train_steps(Optimizer& opt, const LrSchedule& sched, int until) {
   }
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path() / cat("cherry_optim_", std::random_device{}(), "_", n++);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 NamedParams all_params(const Optimizer& opt) {
   NamedParams out;

@@ -15,35 +15,18 @@
 #include <vector>
 
 #include "core/safetensors.h"
+#include "tests/test_util.h"
 
 #ifndef CHERRY_FIXTURES_DIR
 #define CHERRY_FIXTURES_DIR "tests/fixtures"
 #endif
 
 using namespace cherry;
+using cherry::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A unique folder under the system temp dir, deleted with everything in it.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> n{0};
-    path = fs::temp_directory_path() / cat("cherry_st_", std::random_device{}(), "_", n++);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::vector<std::string> listing() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-    return out;
-  }
-};
 
 std::string le64(uint64_t n) {
   std::string s(8, '\0');

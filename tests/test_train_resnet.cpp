@@ -27,14 +27,14 @@ TrainOptions tiny(const std::string& dir) {
   return o;
 }
 
-std::string temp_dir(const std::string& name) { return (fs::temp_directory_path() / ("cherry_test_" + name)).string(); }
 
 std::map<std::string, Tensor> last_checkpoint(const std::string& dir) { return load_safetensors(dir + "/checkpoints/last.safetensors"); }
 
 }  // namespace
 
 TEST_CASE("train_resnet writes config, metrics, summary, eval results and checkpoints") {
-  const std::string dir = temp_dir("files");
+  test::TempDir tmp;
+  const std::string dir = tmp.file("run");
   TrainResult r = run_train_resnet(tiny(dir));
   CHECK(r.steps == 8);
   for (const char* f : {"config.json", "metrics.jsonl", "summary.csv", "eval_results.json", "checkpoints/last.safetensors", "checkpoints/best.safetensors"})
@@ -55,11 +55,11 @@ TEST_CASE("train_resnet writes config, metrics, summary, eval results and checkp
   int rows = 0;
   while (std::getline(s, line)) ++rows;
   CHECK(rows == 3);  // header + 2 epochs
-  fs::remove_all(dir);
 }
 
 TEST_CASE("resume equals the uninterrupted run, bit for bit (mid-epoch interruption)") {
-  const std::string a = temp_dir("uninterrupted"), b = temp_dir("interrupted");
+  test::TempDir tmp;
+  const std::string a = tmp.file("uninterrupted"), b = tmp.file("interrupted");
   run_train_resnet(tiny(a));
   TrainOptions first = tiny(b);
   first.max_steps = 5;  // stops one step into epoch 2
@@ -75,17 +75,17 @@ TEST_CASE("resume equals the uninterrupted run, bit for bit (mid-epoch interrupt
     REQUIRE(cb.count(name));
     CHECK_CLOSE(cb.at(name), t, 0, 0);
   }
-  fs::remove_all(a), fs::remove_all(b);
 }
 
 TEST_CASE("train_resnet refuses to reuse a run directory without --overwrite; eval-only and init-from load weights") {
-  const std::string dir = temp_dir("refuse");
+  test::TempDir tmp;
+  const std::string dir = tmp.file("refuse");
   TrainResult r = run_train_resnet(tiny(dir));
   TrainOptions again = tiny(dir);
   again.overwrite = false;
   CHECK_THROWS_AS(run_train_resnet(again), Error);
 
-  const std::string eval_dir = temp_dir("eval");
+  const std::string eval_dir = tmp.file("eval");
   TrainOptions ev = tiny(eval_dir);
   ev.eval_only = true;
   ev.init_from = dir + "/checkpoints/last.safetensors";
@@ -96,7 +96,6 @@ TEST_CASE("train_resnet refuses to reuse a run directory without --overwrite; ev
   TrainOptions no_weights = tiny(eval_dir);
   no_weights.eval_only = true;
   CHECK_THROWS_AS(run_train_resnet(no_weights), Error);
-  fs::remove_all(dir), fs::remove_all(eval_dir);
 }
 
 }  // namespace cherry

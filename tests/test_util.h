@@ -2,12 +2,32 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
+#include <filesystem>
+#include <random>
 #include <string>
 
 #include "autograd/ops.h"
 
 namespace cherry::test {
+
+// A unique folder under the system temp dir, deleted with everything in it.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    static std::atomic<int> n{0};
+    path = std::filesystem::temp_directory_path() / cat("cherry_test_", std::random_device{}(), "_", n++);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
 
 // max |a-b| / (atol + rtol*|b|) <= 1, elementwise, after casting both to f64.
 inline std::string mismatch(const Tensor& a, const Tensor& b, double rtol, double atol) {

@@ -11,7 +11,7 @@ nlohmann::json TrainOptions::to_json() const {
   return {{"model", model}, {"dataset", dataset}, {"data", data}, {"epochs", epochs}, {"batch_size", batch_size}, {"lr", lr},
           {"momentum", momentum}, {"nesterov", nesterov}, {"weight_decay", weight_decay}, {"no_decay_bn_bias", no_decay_bn_bias},
           {"optimizer", optimizer}, {"schedule", schedule}, {"milestones", milestones}, {"step_size", step_size}, {"gamma", gamma},
-          {"warmup_epochs", warmup_epochs}, {"label_smoothing", label_smoothing}, {"grad_clip", grad_clip}, {"augment", augment},
+          {"warmup_epochs", warmup_epochs}, {"label_smoothing", label_smoothing}, {"grad_clip", grad_clip}, {"augment", augment}, {"crop_padding", crop_padding},
           {"image_size", image_size}, {"run_dir", run_dir}, {"resume", resume}, {"init_from", init_from}, {"eval_only", eval_only},
           {"seed", seed}, {"threads", threads}, {"device", device}, {"max_steps", max_steps}, {"max_train_samples", max_train_samples},
           {"max_eval_samples", max_eval_samples},
@@ -57,6 +57,9 @@ std::variant<TrainOptions, int> parse_train_options(int argc, char** argv) {
   app.add_option("--label-smoothing", o.label_smoothing, "cross-entropy label smoothing")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   app.add_option("--grad-clip", o.grad_clip, "clip the global gradient norm (0: off)")->check(nonneg)->capture_default_str();
   app.add_flag("!--no-augment", o.augment, "disable training augmentation");
+  app.add_option("--crop-padding", o.crop_padding, "fashion-mnist: random crop after zero padding by this many pixels")
+      ->check(nonneg)
+      ->capture_default_str();
   app.add_option("--image-size", o.image_size, "crop size for imagefolder")->check(pos)->capture_default_str();
   app.add_option("--run-dir", o.run_dir, "run directory (default: runs/train_resnet-<timestamp>)");
   app.add_flag("--overwrite", o.overwrite, "replace an existing run directory");

@@ -29,6 +29,7 @@ struct TrainOptions {
   double label_smoothing = 0.0;
   double grad_clip = 0.0;  // 0 = off
   bool augment = true;
+  int64_t crop_padding = 0;  // fashion-mnist: zero-pad and random-crop back (CIFAR always pads 4)
   int64_t image_size = 224;  // imagefolder only
   std::string run_dir;       // "" = runs/train_resnet-<timestamp>
   bool overwrite = false;

@@ -56,7 +56,7 @@ Data make_data(const TrainOptions& o) {
     d.train = std::make_unique<SyntheticDataset>(SyntheticOptions{50000, shape, 10, o.seed});
     d.test = std::make_unique<SyntheticDataset>(SyntheticOptions{10000, shape, 10, o.seed + 1});
   } else if (o.dataset == "fashion-mnist") {
-    FashionMnistOptions tr{"train", o.data, o.augment, 0}, te{"test", o.data, false, 0};
+    FashionMnistOptions tr{"train", o.data, o.augment, o.augment ? o.crop_padding : 0}, te{"test", o.data, false, 0};
     d.train = std::make_unique<FashionMnist>(tr);
     d.test = std::make_unique<FashionMnist>(te);
   } else if (o.dataset == "cifar10") {
