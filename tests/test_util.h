@@ -2,11 +2,13 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "autograd/ops.h"
 
@@ -27,6 +29,12 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   std::string file(const std::string& name) const { return (path / name).string(); }
+  std::vector<std::string> listing() const {  // file names in the folder, sorted
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(path)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
 };
 
 // max |a-b| / (atol + rtol*|b|) <= 1, elementwise, after casting both to f64.
