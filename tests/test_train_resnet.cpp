@@ -99,3 +99,44 @@ TEST_CASE("train_resnet refuses to reuse a run directory without --overwrite; ev
 }
 
 }  // namespace cherry
+
+namespace cherry {
+
+TEST_CASE("--overfit-batch drives the loss of one fixed batch towards zero") {
+  test::TempDir tmp;
+  TrainOptions o = tiny(tmp.file("overfit"));
+  o.overfit_batch = true;
+  o.batch_size = 8;
+  o.max_steps = 40;
+  o.lr = 0.05;
+  o.weight_decay = 0;
+  run_train_resnet(o);
+  std::ifstream m(o.run_dir + "/metrics.jsonl");
+  std::string line;
+  std::vector<double> losses;
+  while (std::getline(m, line)) losses.push_back(nlohmann::json::parse(line).at("loss").get<double>());
+  REQUIRE(losses.size() == 40);
+  CHECK(losses.back() < 0.1 * losses.front());
+}
+
+TEST_CASE("a non-finite loss stops the run with the step, the culprit and a crash checkpoint") {
+  test::TempDir tmp;
+  TrainOptions o = tiny(tmp.file("diverge"));
+  o.lr = 1e30;
+  o.momentum = 0;
+  try {
+    run_train_resnet(o);
+    FAIL("expected the run to stop");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("non-finite") != std::string::npos);
+    CHECK(msg.find("at step") != std::string::npos);
+    CHECK(msg.find("crash-step-") != std::string::npos);
+  }
+  bool crash = false;
+  for (const auto& f : std::filesystem::directory_iterator(o.run_dir + "/checkpoints"))
+    crash |= f.path().filename().string().starts_with("crash-step-");
+  CHECK(crash);
+}
+
+}  // namespace cherry
