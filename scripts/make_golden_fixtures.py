@@ -13,8 +13,7 @@ import os
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from fixture_io import write_fixture
 
 
 def t(x):
@@ -33,23 +32,12 @@ def save(tensors, path, description):
     }
     # safetensors writes metadata in hash order, so the bytes differ between
     # runs even when the data does not; skip the write to keep git clean.
-    unchanged = os.path.exists(path) and same_content(path, tensors, meta)
-    if not unchanged:
-        save_file(tensors, path, metadata=meta)
-        os.chmod(path, 0o644)  # safetensors creates files 0600
+    unchanged = not write_fixture(path, tensors, meta)
     n = sum(v.numel() for v in tensors.values())
     print(f"{os.path.basename(path)}: {len(tensors)} tensors, {n} elements, "
           f"{os.path.getsize(path)} bytes{' (unchanged)' if unchanged else ''}")
 
 
-def same_content(path, tensors, meta):
-    with safe_open(path, framework="pt") as f:
-        if f.metadata() != meta:
-            return False
-    old = load_file(path)
-    return old.keys() == tensors.keys() and all(
-        old[k].dtype == v.dtype and old[k].shape == v.shape and torch.equal(old[k], v)
-        for k, v in tensors.items())
 
 
 def params_and_grads(model, out):

@@ -16,8 +16,7 @@ import os
 import warnings
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from fixture_io import write_fixture
 
 STEPS = 5
 SHAPES = {"layer.weight": (4, 3), "layer.bias": (4,), "norm.weight": (5,), "frozen.weight": (3,)}
@@ -35,21 +34,11 @@ def save(tensors, path, description):
     meta = {"format": "pt", "torch_version": torch.__version__,
             "generator": "scripts/make_optim_fixtures.py", "description": description}
     # safetensors writes metadata in hash order; skip identical rewrites to keep git clean.
-    unchanged = os.path.exists(path) and same_content(path, tensors, meta)
-    if not unchanged:
-        save_file(tensors, path, metadata=meta)
-        os.chmod(path, 0o644)
+    unchanged = not write_fixture(path, tensors, meta)
     print(f"{os.path.basename(path)}: {len(tensors)} tensors, {os.path.getsize(path)} bytes"
           f"{' (unchanged)' if unchanged else ''}")
 
 
-def same_content(path, tensors, meta):
-    with safe_open(path, framework="pt") as f:
-        if f.metadata() != meta:
-            return False
-    old = load_file(path)
-    return old.keys() == tensors.keys() and all(
-        old[k].dtype == v.dtype and old[k].shape == v.shape and torch.equal(old[k], v) for k, v in tensors.items())
 
 
 def warmup_cosine(opt):

@@ -13,7 +13,7 @@ import os
 import numpy as np
 import torch
 import torchvision
-from safetensors.torch import save_file
+from fixture_io import write_fixture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -61,8 +61,7 @@ def main():
             out[f"{arch}.logits"] = model(x).contiguous()
         meta[f"{arch}.keys"] = json.dumps([[n, list(t.shape)] for n, t in sd.items()])
     path = os.path.join(ROOT, "tests", "fixtures", "golden_resnet.safetensors")
-    save_file(out, path, metadata=meta)
-    os.chmod(path, 0o644)
+    write_fixture(path, out, meta)
     print(f"{path}: {os.path.getsize(path)} bytes; logits resnet18 {out['resnet18.logits'][0, :3].tolist()}")
 
 

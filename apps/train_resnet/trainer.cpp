@@ -136,7 +136,7 @@ std::map<std::string, Tensor> weights_from(const std::string& path) {
   SafeTensorsFile f = SafeTensorsFile::open(path);
   std::map<std::string, Tensor> w;
   for (const auto& e : f.entries())
-    if (!e.name.starts_with("optim.")) w[e.name.starts_with("model.") ? e.name.substr(6) : e.name] = f.get(e.name);
+    if (!e.name.starts_with("optim.")) w[e.name] = f.get(e.name);
   return w;
 }
 
