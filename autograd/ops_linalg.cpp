@@ -1,5 +1,6 @@
 // Matrix products. Everything funnels into bmm3, one batched GEMM over (B,M,K) @ (B,K,N) whose
 // operands may be transposed views or have a broadcast (stride 0) batch: no copies for either.
+#include "autograd/flops.h"
 #include "autograd/op_helpers.h"
 
 namespace cherry {
@@ -9,6 +10,7 @@ namespace {
 // a:(B,M,K) @ b:(B,K,N) -> (B,M,N)
 Tensor bmm3(const Tensor& a, const Tensor& b) {
   Tensor out = empty({a.shape()[0], a.shape()[1], b.shape()[2]}, a.dtype(), a.device());
+  FlopCounter::add(2 * out.numel() * a.shape()[2]);
   if (out.numel()) be(a).matmul(a.arg(), b.arg(), out.arg(), 1.0, 0.0);
   if (needs_grad({a, b}))
     record("matmul", {out}, {a, b}, [sa = save(a), sb = save(b)](const Grads& g, const Needs& n) -> Grads {

@@ -1,5 +1,6 @@
 // Neural-network ops with dedicated kernels: conv2d, pooling, batch norm, layer norm. Each saves
 // what its backward kernel needs (inputs, pooling indices, batch statistics).
+#include "autograd/flops.h"
 #include "autograd/op_helpers.h"
 
 namespace cherry {
@@ -25,6 +26,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const 
   if (bias.defined()) CHERRY_CHECK(bias.dim() == 1 && bias.size(0) == O, "conv2d", "bias ", bias.describe(), " for ", O, " output channels");
   Tensor x = x_in.contiguous(), w = w_in.contiguous();
   Tensor y = empty({x.size(0), O, OH, OW}, x.dtype(), x.device());
+  FlopCounter::add(2 * y.numel() * w.size(1) * w.size(2) * w.size(3));
   if (y.numel()) be(x).conv2d_forward(x.arg(), w.arg(), bias.defined() ? bias.contiguous().arg() : null_arg(), y.arg(), p);
   if (needs_grad({x_in, w_in, bias}))
     record("conv2d", {y}, {x_in, w_in, bias}, [sx = save(x), sw = save(w), p, has_bias = bias.defined()](const Grads& g, const Needs& n) -> Grads {

@@ -118,6 +118,15 @@ void Module::to(DType dtype) {
     if (is_floating(t.dtype())) t.set_data(t.detach().to(dtype));
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  for (const auto& [n, c] : children_) {
+    out.emplace_back(n, c);
+    for (auto& [cn, cc] : c->named_modules()) out.emplace_back(n + "." + cn, cc);
+  }
+  return out;
+}
+
 void Module::zero_grad() {
   for (auto& t : parameters()) t.zero_grad();
 }

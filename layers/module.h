@@ -34,6 +34,15 @@ class Module {
   NamedTensors named_buffers() const;
   std::vector<Tensor> parameters() const;
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const { return children_; }
+  // Every descendant (not this module) with its dotted path, depth first in registration order.
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules() const;
+  // The descendants of one type, e.g. every DynamicConv2d of a ResNet.
+  template <class M> std::vector<std::pair<std::string, std::shared_ptr<M>>> modules_of_type() const {
+    std::vector<std::pair<std::string, std::shared_ptr<M>>> out;
+    for (auto& [name, m] : named_modules())
+      if (auto t = std::dynamic_pointer_cast<M>(m)) out.emplace_back(name, t);
+    return out;
+  }
   int64_t num_parameters() const;
 
   // Parameters then buffers, module by module, in registration order (PyTorch's order).

@@ -1,0 +1,36 @@
+#include "layers/deployed_conv2d.h"
+
+#include "autograd/ops.h"
+
+namespace cherry {
+
+DeployedConv2d::DeployedConv2d(const DynamicConv2d& t)
+    : conv_(t.conv_options()), weight_shape_(t.weight_shape()), folded_(t.fold()), attention_(t.attention) {
+  NoGradGuard ng;
+  register_buffer("static_dense", folded_.static_dense);
+  register_buffer("index", folded_.index);
+  register_buffer("values", folded_.values);
+  if (t.bias.defined()) bias_ = register_buffer("bias", t.bias.detach().clone());
+  temperature_ = register_buffer("temperature", t.temperature.clone());
+  register_module("attention", attention_);
+}
+
+Tensor DeployedConv2d::forward(const Tensor& x) {
+  const int64_t B = x.size(0), N = folded_.static_dense.numel();
+  Tensor pi = attention_->forward(x, temperature_.to(x.dtype()));
+  Tensor w = index_add(folded_.static_dense.reshape({1, N}).expand({B, N}).contiguous(), 1, folded_.index, matmul(pi, folded_.values));
+  Shape ws = weight_shape_;
+  ws[0] *= B;
+  Conv2dParams p = conv_.params();
+  p.groups = conv_.groups * B;
+  Tensor y = conv2d(x.contiguous().view({1, B * conv_.in_channels, x.size(2), x.size(3)}), w.view(ws), {}, p);
+  y = y.view({B, conv_.out_channels, y.size(2), y.size(3)});
+  if (bias_.defined()) y = y + matmul(pi, bias_).view({B, conv_.out_channels, 1, 1});
+  return y;
+}
+
+std::string DeployedConv2d::extra_repr() const {
+  return cat(conv_.str(), ", dynamic entries=", folded_.index.numel(), "/", folded_.static_dense.numel(), ", stored=", stored_values());
+}
+
+}  // namespace cherry

@@ -1,0 +1,101 @@
+#include "layers/dynamic_conv2d.h"
+
+#include "autograd/ops.h"
+#include "layers/init.h"
+
+namespace cherry {
+
+KernelAttention::KernelAttention(int64_t in_channels, int64_t kernels, int64_t reduction) {
+  CHERRY_CHECK(reduction >= 1, "KernelAttention", "the reduction ratio must be >= 1, got ", reduction);
+  const int64_t hidden = std::max<int64_t>(1, in_channels / reduction);
+  fc1 = register_module("fc1", std::make_shared<Linear>(in_channels, hidden, false));
+  fc2 = register_module("fc2", std::make_shared<Linear>(hidden, kernels, true));
+  // As the DY-Conv reference code: He-normal (fan_out) weights, zero bias.
+  fc1->weight.set_data(init::kaiming_normal(fc1->weight.shape(), true));
+  fc2->weight.set_data(init::kaiming_normal(fc2->weight.shape(), true));
+  fc2->bias.set_data(zeros(fc2->bias.shape()));
+}
+
+Tensor KernelAttention::forward(const Tensor& x, const Tensor& temperature) {
+  Tensor s = mean(x, {2, 3});  // global average pool: [B, C_in]
+  Tensor z = fc2->forward(relu(fc1->forward(s)));
+  return softmax(z / temperature, 1);
+}
+
+DynamicConv2d::DynamicConv2d(const Conv2dOptions& conv, const DynamicConvOptions& o)
+    : PadLayer(conv.weight_shape(), o.kernels, o.pad, [](const Shape& s) { return init::kaiming_normal(s, true); }),
+      conv_(conv),
+      impl_(o.impl) {
+  CHERRY_CHECK(conv.in_channels > 0 && conv.out_channels > 0 && conv.groups > 0 && conv.in_channels % conv.groups == 0 &&
+                   conv.out_channels % conv.groups == 0,
+               "DynamicConv2d", "invalid options: ", conv.str());
+  attention = register_module("attention", std::make_shared<KernelAttention>(conv.in_channels, o.kernels, o.attn_reduction));
+  if (conv.bias) {
+    const int64_t fan_in = init::fan_in(conv.weight_shape());
+    std::vector<Tensor> bs;
+    for (int64_t k = 0; k < o.kernels; ++k) bs.push_back(init::default_bias(conv.out_channels, fan_in));
+    bias = register_parameter("bias", stack(bs, 0));
+  }
+  temperature = register_buffer("temperature", scalar_tensor(o.temperature));
+  set_impl(o.impl);
+}
+
+void DynamicConv2d::set_temperature(double tau) {
+  CHERRY_CHECK(tau > 0, "DynamicConv2d", "the attention temperature must be positive, got ", tau);
+  temperature.fill_(tau);
+}
+
+double DynamicConv2d::temperature_value() const { return temperature.to(DType::f64).item<double>(); }
+
+void DynamicConv2d::set_impl(DynamicConvImpl impl) {
+  CHERRY_CHECK(impl != DynamicConvImpl::kmix || conv_.groups == 1, "DynamicConv2d",
+               "the kmix execution needs groups == 1 (got groups=", conv_.groups, "); use grouped");
+  impl_ = impl;
+}
+
+Tensor DynamicConv2d::forward(const Tensor& x) {
+  CHERRY_CHECK(x.dim() == 4 && x.size(1) == conv_.in_channels, "DynamicConv2d",
+               "expected input [B, ", conv_.in_channels, ", H, W], got ", shape_str(x.shape()));
+  Tensor pi = attention->forward(x, temperature.to(x.dtype()));
+  last_attention_ = pi.detach();
+  Tensor y = impl_ == DynamicConvImpl::kmix ? forward_kmix(x, pi) : forward_grouped(x, pi);
+  if (bias.defined()) y = y + matmul(pi, bias).view({x.size(0), conv_.out_channels, 1, 1});
+  return y;
+}
+
+// Theta(x_b) for every sample as one [B*C_out, C_in/g, kh, kw] weight, then one grouped conv.
+Tensor DynamicConv2d::forward_grouped(const Tensor& x, const Tensor& pi) {
+  const int64_t B = x.size(0), K = num_factors(), N = weight_numel();
+  Tensor w = matmul(pi, dynamic_factors().view({K, N}));  // [B, N]
+  if (is_pad()) w = w + static_part().view({1, N});
+  Shape ws = weight_shape();
+  ws[0] *= B;
+  Conv2dParams p = conv_.params();
+  p.groups = conv_.groups * B;
+  Tensor y = conv2d(x.contiguous().view({1, B * conv_.in_channels, x.size(2), x.size(3)}), w.view(ws), {}, p);
+  return y.view({B, conv_.out_channels, y.size(2), y.size(3)});
+}
+
+// conv(x, sum_k pi_k F_k + S) = sum_k pi_k conv(x, F_k) + conv(x, S): one conv with K(+1) x C_out
+// outputs, then a batched [1, K(+1)] x [K(+1), C_out*H*W] product per sample.
+Tensor DynamicConv2d::forward_kmix(const Tensor& x, const Tensor& pi) {
+  const int64_t B = x.size(0), K = num_factors(), O = conv_.out_channels;
+  Shape ws = weight_shape();
+  ws[0] *= K;
+  Tensor w = dynamic_factors().view(ws), mix = pi;
+  if (is_pad()) {
+    w = cat({w, static_part()}, 0);
+    mix = cat({pi, ones({B, 1}, pi.dtype())}, 1);
+  }
+  const int64_t F = mix.size(1);
+  Tensor y = conv2d(x, w, {}, conv_.params());  // [B, F*O, H', W']
+  const int64_t H = y.size(2), W = y.size(3);
+  Tensor out = matmul(mix.view({B, 1, F}), y.view({B, F, O * H * W}));
+  return out.view({B, O, H, W});
+}
+
+std::string DynamicConv2d::extra_repr() const {
+  return cat(conv_.str(), ", ", pad_repr(), ", tau=", temperature_value(), impl_ == DynamicConvImpl::kmix ? ", kmix" : "");
+}
+
+}  // namespace cherry

@@ -1,0 +1,60 @@
+// Dynamic convolution (DY-Conv, Chen et al. 2020; PADNET.md §2) and its PAD form (§1): K kernels
+// mixed per sample by an attention branch, y_b = conv(x_b, Theta(x_b)).
+#pragma once
+#include "layers/conv2d.h"
+#include "layers/linear.h"
+#include "layers/pad_layer.h"
+
+namespace cherry {
+
+// How the per-sample kernels are executed; all give the same numbers (tested), speed differs.
+enum class DynamicConvImpl {
+  grouped,  // one conv with groups = B*g over a [1, B*C, H, W] view (the reference trick)
+  kmix,     // the K (+1 static) convs as one conv, outputs mixed with pi (conv is linear in W); groups == 1
+};
+
+struct DynamicConvOptions {
+  int64_t kernels = 4;         // K
+  PadOptions pad;              // dynamic (DY-Conv) or pad, scale factors on/off
+  int64_t attn_reduction = 4;  // C_h = max(1, C_in / r); the PAD-Net code uses 16
+  double temperature = 30.0;   // initial softmax temperature (the trainer anneals it)
+  DynamicConvImpl impl = DynamicConvImpl::grouped;
+};
+
+// pi = softmax((W_a2 relu(W_a1 avgpool(x)) + b_a2) / tau): [B, C_in, H, W] -> [B, K].
+class KernelAttention : public Module {
+ public:
+  KernelAttention(int64_t in_channels, int64_t kernels, int64_t reduction);
+  Tensor forward(const Tensor& x, const Tensor& temperature);
+  std::string type_name() const override { return "KernelAttention"; }
+  std::shared_ptr<Linear> fc1, fc2;
+};
+
+class DynamicConv2d : public PadLayer {
+ public:
+  DynamicConv2d(const Conv2dOptions& conv, const DynamicConvOptions& o);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "DynamicConv2d"; }
+  std::string extra_repr() const override;
+
+  const Conv2dOptions& conv_options() const { return conv_; }
+  void set_temperature(double tau);
+  double temperature_value() const;
+  void set_impl(DynamicConvImpl impl);
+  // The kernel attention of the last forward pass ([B, K], detached), for auditing.
+  const Tensor& last_attention() const { return last_attention_; }
+
+  std::shared_ptr<KernelAttention> attention;
+  Tensor bias;         // [K, C_out], mixed like the kernels (never masked); undefined without bias
+  Tensor temperature;  // 0-dim buffer: the tau in use, saved with checkpoints
+
+ private:
+  Tensor forward_grouped(const Tensor& x, const Tensor& pi);
+  Tensor forward_kmix(const Tensor& x, const Tensor& pi);
+
+  Conv2dOptions conv_;
+  DynamicConvImpl impl_;
+  Tensor last_attention_;
+};
+
+}  // namespace cherry

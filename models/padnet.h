@@ -1,0 +1,41 @@
+// PAD-Net for ResNets: the conv factory that makes block and shortcut convs dynamic or PAD
+// (PADNET.md §2.6: stem and classifier stay static), and the model-level accounting the apps
+// report: static / dynamic / stored parameters, achieved kappa, FLOPs.
+#pragma once
+#include <string>
+
+#include "layers/dynamic_conv2d.h"
+#include "models/resnet.h"
+
+namespace cherry {
+
+enum class ConvKind { static_conv, dynamic, pad };
+ConvKind parse_conv_kind(const std::string& s);  // "static" | "dynamic" | "pad"
+const char* conv_kind_name(ConvKind k);
+
+// Block and shortcut convs become DynamicConv2d (mode from `kind`); the stem stays a static Conv2d.
+ConvFactory padnet_conv_factory(ConvKind kind, const DynamicConvOptions& o);
+
+// Every dynamic layer of a model, by state-dict path.
+std::vector<std::pair<std::string, std::shared_ptr<PadLayer>>> pad_layers(const Module& model);
+void set_temperature(const Module& model, double tau);
+
+struct ParameterCounts {
+  int64_t trainable = 0;  // what training updates
+  int64_t dynamic = 0;    // K x dynamic entries of the PAD/DY layers (input-dependent weights)
+  int64_t static_ = 0;    // every other stored value: plain layers plus Ws at static entries
+  int64_t stored() const { return dynamic + static_; }  // the deployed model's values (PADNET.md §5)
+  int64_t dynamic_entries = 0, mask_entries = 0;         // over all PAD/DY layers: kappa = ratio
+  double kappa() const { return mask_entries ? double(dynamic_entries) / double(mask_entries) : 0.0; }
+};
+ParameterCounts count_parameters(const Module& model);
+
+// The deployment form of a trained ResNet: every DynamicConv2d folded into a DeployedConv2d
+// (PADNET.md §5), everything else copied. Same outputs in eval mode.
+std::shared_ptr<ResNet> deploy_resnet(const ResNet& trained);
+
+// FLOPs of one forward pass of a single input of `sample` shape ([C, H, W]), measured by running it
+// in eval mode (conv and matmul work, 2 per multiply-add).
+int64_t forward_flops(Layer& model, const Shape& sample);
+
+}  // namespace cherry
