@@ -43,9 +43,9 @@ ParameterCounts count_parameters(const Module& model) {
     c.dynamic += l->num_factors() * d;
     c.static_ += l->stored_values() - l->num_factors() * d;
     c.dynamic_entries += d, c.mask_entries += l->weight_numel();
-    in_pad += l->factors.numel() + (l->static_weight.defined() ? l->static_weight.numel() : 0);
+    in_pad += l->factors.numel() + (l->static_weight.defined() ? l->static_weight.numel() : 0) + (l->phi.defined() ? 1 : 0);
   }
-  c.static_ += c.trainable - in_pad;  // everything outside the PAD tensors (phi, attention, BN, ...)
+  c.static_ += c.trainable - in_pad;  // everything outside the PAD tensors (attention, BN, stem, fc); phi folds away
   return c;
 }
 

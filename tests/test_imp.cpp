@@ -174,14 +174,18 @@ TEST_CASE("deployment folding: same outputs, (K kappa + 1 - kappa) N stored valu
   auto deployed = deploy_resnet(model);
   deployed->eval();
   NoGradGuard ng;
-  CHECK_CLOSE(deployed->forward(x), model.forward(x), 1e-4, 1e-5);
+  Tensor folded_out = deployed->forward(x);
+  CHECK_CLOSE(folded_out, model.forward(x), 1e-4, 1e-5);
+  // The folded form is a copy: changing the trained model afterwards must show.
+  for (auto& [n, l] : layers) l->phi.fill_(0.4);
+  CHECK(amax(abs(folded_out - model.forward(x))).item<float>() > 1e-3);
   int64_t folded = 0;
   for (auto& [n, c] : deployed->modules_of_type<DeployedConv2d>()) folded += c->stored_values();
   int64_t expect = 0;
   for (auto& [n, l] : layers) expect += 4 * l->dynamic_entries() + (l->weight_numel() - l->dynamic_entries());
   CHECK(folded == expect);
   int64_t in_pad = 0;
-  for (auto& [n, l] : layers) in_pad += l->factors.numel() + l->static_weight.numel();
+  for (auto& [n, l] : layers) in_pad += l->factors.numel() + l->static_weight.numel() + 1;  // + phi
   const ParameterCounts c = count_parameters(model);
   CHECK(c.stored() == folded + (c.trainable - in_pad));  // the folded layers plus everything else
 }

@@ -29,8 +29,8 @@ RunDir::RunDir(std::string path, Mode mode) : path_(std::move(path)) {
   fs::create_directories(fs::path(path_) / "checkpoints", ec);
   CHERRY_CHECK(!ec, "run-dir", "cannot create '", path_, "': ", ec.message());
   const auto flags = mode == Mode::resume ? std::ios::app : std::ios::trunc;
-  metrics_.open(file("metrics.jsonl"), std::ios::out | flags);
-  CHERRY_CHECK(metrics_.good(), "run-dir", "cannot write ", file("metrics.jsonl"));
+  mode_ = mode;
+  append_jsonl("metrics.jsonl", nullptr);  // created now, so an early failure leaves it in place
   const bool had_summary = mode == Mode::resume && fs::exists(file("summary.csv")) && fs::file_size(file("summary.csv")) > 0;
   summary_.open(file("summary.csv"), std::ios::out | flags);
   CHERRY_CHECK(summary_.good(), "run-dir", "cannot write ", file("summary.csv"));
@@ -45,9 +45,15 @@ RunDir::RunDir(std::string path, Mode mode) : path_(std::move(path)) {
 
 void RunDir::write_json(const std::string& name, const nlohmann::json& j) const { write_file_atomic(file(name), j.dump(2) + "\n"); }
 
-void RunDir::append_metrics(const nlohmann::json& j) {
-  metrics_ << j.dump() << "\n";
-  metrics_.flush();
+void RunDir::append_jsonl(const std::string& name, const nlohmann::json& j) {
+  auto it = jsonl_.find(name);
+  if (it == jsonl_.end()) {
+    it = jsonl_.emplace(name, std::ofstream(file(name), std::ios::out | (mode_ == Mode::resume ? std::ios::app : std::ios::trunc))).first;
+    CHERRY_CHECK(it->second.good(), "run-dir", "cannot write ", file(name));
+  }
+  if (j.is_null()) return;
+  it->second << j.dump() << "\n";
+  it->second.flush();
 }
 
 void RunDir::append_summary(const std::vector<std::pair<std::string, std::string>>& row) {

@@ -3,6 +3,7 @@
 // default), refusing to reuse a non-empty folder unless overwriting or resuming.
 #pragma once
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -20,13 +21,17 @@ class RunDir {
   std::string checkpoints() const { return file("checkpoints"); }
 
   void write_json(const std::string& name, const nlohmann::json& j) const;  // atomic
-  void append_metrics(const nlohmann::json& j);                             // metrics.jsonl, flushed
+  void append_metrics(const nlohmann::json& j) { append_jsonl("metrics.jsonl", j); }
+  // One JSON object per line, flushed; the file is truncated on first use unless resuming.
+  void append_jsonl(const std::string& name, const nlohmann::json& j);
   // summary.csv: the header is written once; rows keep the header's column order.
   void append_summary(const std::vector<std::pair<std::string, std::string>>& row);
 
  private:
   std::string path_;
-  std::ofstream metrics_, summary_;
+  Mode mode_;
+  std::map<std::string, std::ofstream> jsonl_;
+  std::ofstream summary_;
   std::vector<std::string> summary_columns_;
 };
 

@@ -16,7 +16,10 @@ nlohmann::json TrainOptions::to_json() const {
           {"seed", seed}, {"threads", threads}, {"device", device}, {"max_steps", max_steps}, {"max_train_samples", max_train_samples},
           {"max_eval_samples", max_eval_samples},
           {"overfit_batch", overfit_batch}, {"synthetic", synthetic}, {"log_every", log_every}, {"save_every", save_every},
-          {"keep_last", keep_last}, {"workers", workers}};
+          {"keep_last", keep_last}, {"workers", workers}, {"conv", conv}, {"kernels", kernels}, {"kappa", kappa},
+          {"imp_iters", imp_iters}, {"imp_schedule", imp_schedule}, {"imp_scope", imp_scope}, {"imp_scorer", imp_scorer},
+          {"imp_batches", imp_batches}, {"no_scale", no_scale}, {"attn_reduction", attn_reduction}, {"temp_start", temp_start},
+          {"temp_end", temp_end}, {"temp_epochs", temp_epochs}, {"dyconv_impl", dyconv_impl}, {"export_deploy", export_deploy}};
 }
 
 std::variant<TrainOptions, int> parse_train_options(int argc, char** argv) {
@@ -78,6 +81,30 @@ std::variant<TrainOptions, int> parse_train_options(int argc, char** argv) {
   app.add_option("--save-every", o.save_every, "steps between checkpoints (0: epoch ends only)")->check(nonneg)->capture_default_str();
   app.add_option("--keep-last", o.keep_last, "step checkpoints to keep")->check(pos)->capture_default_str();
   app.add_option("--workers", o.workers, "data loading threads")->check(nonneg)->capture_default_str();
+  auto* pad = app.add_option_group("PAD-Net", "dynamic convolution, PAD and Iterative Mode Partition (docs/PADNET_GUIDE.md)");
+  pad->add_option("--conv", o.conv, "block convs: static, dynamic (DY-Conv, kappa = 1) or pad")
+      ->check(CLI::IsMember({"static", "dynamic", "pad"}))
+      ->capture_default_str();
+  pad->add_option("--kernels", o.kernels, "K, kernels per dynamic conv")->check(pos)->capture_default_str();
+  pad->add_option("--kappa", o.kappa, "target dynamic ratio of the PAD layers")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  pad->add_option("--imp-iters", o.imp_iters, "IMP iterations T (0: keep the current mask)")->check(nonneg)->capture_default_str();
+  pad->add_option("--imp-schedule", o.imp_schedule, "kappa_t schedule")->check(CLI::IsMember({"exp", "linear"}))->capture_default_str();
+  pad->add_option("--imp-scope", o.imp_scope, "rank entries over all layers or per layer")
+      ->check(CLI::IsMember({"global", "layer"}))
+      ->capture_default_str();
+  pad->add_option("--imp-scorer", o.imp_scorer, "importance: |sum dL/dM|, random, or |mean W_k - Ws|")
+      ->check(CLI::IsMember({"grad", "random", "magnitude"}))
+      ->capture_default_str();
+  pad->add_option("--imp-batches", o.imp_batches, "training batches scored per IMP iteration")->check(pos)->capture_default_str();
+  pad->add_flag("--no-scale", o.no_scale, "no scale factors: lambda_s = lambda_d = 1 (ablation)");
+  pad->add_option("--attn-reduction", o.attn_reduction, "attention hidden width = C_in / r")->check(pos)->capture_default_str();
+  pad->add_option("--temp-start", o.temp_start, "attention softmax temperature at step 0")->check(pos)->capture_default_str();
+  pad->add_option("--temp-end", o.temp_end, "temperature after annealing")->check(pos)->capture_default_str();
+  pad->add_option("--temp-epochs", o.temp_epochs, "epochs of linear temperature annealing (per iteration)")->check(nonneg)->capture_default_str();
+  pad->add_option("--dyconv-impl", o.dyconv_impl, "per-sample kernel execution (same numbers, different speed)")
+      ->check(CLI::IsMember({"grouped", "kmix"}))
+      ->capture_default_str();
+  pad->add_option("--export-deploy", o.export_deploy, "after training, write the folded deployment model (safetensors) here");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

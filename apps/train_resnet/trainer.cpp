@@ -10,8 +10,10 @@
 
 #include "apps/common/build_info.h"
 #include "apps/common/checkpoint.h"
+#include "apps/common/dynamic_audit.h"
 #include "apps/common/progress.h"
 #include "apps/common/run_dir.h"
+#include "apps/train_resnet/padnet_run.h"
 #include "autograd/ops.h"
 #include "core/safetensors.h"
 #include "datasets/fashion_mnist.h"
@@ -158,7 +160,8 @@ TrainResult run_train_resnet(const TrainOptions& o) {
   manual_seed(o.seed);
   Data data = make_data(o);
   const Shape sample = data.train->sample_shape();
-  ResNet model(ResNetConfig{o.model, sample[0], data.train->num_classes()});
+  ResNet model(ResNetConfig{o.model, sample[0], data.train->num_classes()}, conv_factory_from(o));
+  const NamedPadLayers dynamic_layers = pad_layers(model);
   auto optim = make_optimizer(o, model);
 
   LoaderOptions lo{o.batch_size, !o.overfit_batch, false, o.seed, o.workers, 4};
@@ -183,6 +186,7 @@ TrainResult run_train_resnet(const TrainOptions& o) {
   const json config = o.to_json();
 
   TrainerState st;
+  bool loaded_checkpoint = false;
   if (resuming) {
     std::optional<Checkpoint> c;
     std::vector<std::string> skipped;
@@ -194,6 +198,7 @@ TrainResult run_train_resnet(const TrainOptions& o) {
       optim->load_state_tensors(c->optim);
       st = c->state;
       default_generator().set_state(st.rng);
+      loaded_checkpoint = true;
       std::printf("resumed from %s at step %lld (epoch %lld, batch %lld)\n", c->path.c_str(), static_cast<long long>(st.step),
                   static_cast<long long>(st.epoch + 1), static_cast<long long>(st.batch_in_epoch));
     } else {
@@ -211,8 +216,9 @@ TrainResult run_train_resnet(const TrainOptions& o) {
   std::printf("train_resnet: %s on %s (%s train / %s test, %lldx%lldx%lld)%s\n", o.model.c_str(), data.train->name().c_str(),
               count_str(data.train->size()).c_str(), count_str(data.test->size()).c_str(), static_cast<long long>(sample[0]),
               static_cast<long long>(sample[1]), static_cast<long long>(sample[2]), o.synthetic ? " [synthetic]" : "");
-  std::printf("  parameters: %s (all static)  optimizer: %s lr %g wd %g  schedule: %s  epochs %lld x %lld steps, batch %lld\n",
-              count_str(model.num_parameters()).c_str(), o.optimizer.c_str(), o.lr, o.weight_decay, o.schedule.c_str(),
+  std::printf("  convs: %s\n", conv_description(o).c_str());
+  std::printf("  optimizer: %s lr %g wd %g  schedule: %s  epochs %lld x %lld steps, batch %lld\n",
+              o.optimizer.c_str(), o.lr, o.weight_decay, o.schedule.c_str(),
               static_cast<long long>(o.epochs), static_cast<long long>(steps_per_epoch), static_cast<long long>(o.batch_size));
   std::printf("  runtime: %s\n  run dir: %s\n", runtime.c_str(), run.path().c_str());
   std::fflush(stdout);
@@ -224,10 +230,28 @@ TrainResult run_train_resnet(const TrainOptions& o) {
     result.final_accuracy = e.accuracy;
     result.final_loss = e.loss;
   };
+  // PADNET.md §4: IMP once, before training, on the freshly initialised (or --init-from) network.
+  if (o.conv == "pad" && !o.eval_only && !loaded_checkpoint && o.imp_iters > 0 && o.kappa < 1.0) run_imp_before_training(model, *data.train, o, run);
+  const nlohmann::json summary = model_summary(model, sample);
+  run.write_json("model.json", summary);
+  std::printf("  %s\n", model_summary_line(summary).c_str());
+  auto export_if_asked = [&] {
+    if (o.export_deploy.empty()) return;
+    DataLoader check(*data.test, LoaderOptions{std::min<int64_t>(o.batch_size, 32), false, false, o.seed, 0, 1});
+    auto b = check.next();
+    CHERRY_CHECK(b.has_value(), "train_resnet", "--export-deploy needs at least one test image to check the folded model");
+    const nlohmann::json r = export_deployment(model, b->images, o.export_deploy);
+    run.write_json("deploy.json", r);
+    std::printf("deployment form written to %s: %lld stored values (%lld dynamic + %lld static) vs %lld trainable; max |output diff| %.2e on %lld images\n",
+                o.export_deploy.c_str(), r["stored_values"].get<long long>(), r["dynamic_values"].get<long long>(),
+                r["static_values"].get<long long>(), r["training_parameters"].get<long long>(), r["max_abs_output_diff"].get<double>(),
+                r["check_images"].get<long long>());
+  };
   if (o.eval_only) {
     EvalResult e = evaluate(model, test_loader);
     write_eval(e, st.epoch);
     std::printf("eval: loss %.4f  accuracy %.2f%% (%lld samples)\n", e.loss, 100 * e.accuracy, static_cast<long long>(e.samples));
+    export_if_asked();
     return result;
   }
 
@@ -270,6 +294,7 @@ TrainResult run_train_resnet(const TrainOptions& o) {
     }
     const double lr = schedule->lr_at(st.step);
     optim->set_lr(lr);
+    if (!dynamic_layers.empty()) set_temperature(model, temperature_at(o, st.step, steps_per_epoch));
     Tensor logits = model.forward(b->images);
     Tensor loss = cross_entropy(logits, b->labels, o.label_smoothing);
     optim->zero_grad();
@@ -297,6 +322,11 @@ TrainResult run_train_resnet(const TrainOptions& o) {
       progress.print(s, "img/s");
       run.append_metrics({{"step", s.step}, {"epoch", epoch + 1}, {"loss", s.loss}, {"loss_avg", s.loss_avg}, {"lr", lr},
                           {"grad_norm", gnorm}, {"step_ms", s.step_ms}, {"samples_per_s", s.samples_per_s}, {"eta_s", s.eta_s}});
+      if (!dynamic_layers.empty()) {
+        nlohmann::json d = dynamic_layer_stats(dynamic_layers);
+        d["step"] = s.step, d["epoch"] = epoch + 1;
+        run.append_jsonl("dynamic.jsonl", d);
+      }
     }
     if (o.save_every > 0 && st.step % o.save_every == 0 && st.step < total_steps) save(false);
   }
@@ -309,6 +339,18 @@ TrainResult run_train_resnet(const TrainOptions& o) {
   }
   result.steps = st.step;
   result.best_accuracy = st.best_metric;
+  if (!dynamic_layers.empty()) {
+    const nlohmann::json d = dynamic_layer_stats(dynamic_layers);
+    run.write_json("dynamic_summary.json", d);
+    double ld_min = 1e9, ld_max = -1e9, ent = 0;
+    for (const auto& l : d["layers"]) {
+      ld_min = std::min(ld_min, l["lambda_d"].get<double>()), ld_max = std::max(ld_max, l["lambda_d"].get<double>());
+      ent += l.value("attn_entropy", 0.0) / double(d["layers"].size());
+    }
+    progress.line(cat("dynamic layers: kappa ", d["kappa"].get<double>(), ", lambda_d in [", ld_min, ", ", ld_max,
+                      "], mean attention entropy ", ent, " (1 = uniform); details in dynamic_summary.json"));
+  }
+  export_if_asked();
   progress.line(cat("done: ", st.step, " steps; final accuracy ", 100 * result.final_accuracy, "%, best ", 100 * st.best_metric,
                     "% (step ", st.best_step, "); run dir ", run.path()));
   return result;

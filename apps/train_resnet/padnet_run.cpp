@@ -1,0 +1,111 @@
+#include "apps/train_resnet/padnet_run.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "apps/common/dynamic_audit.h"
+#include "autograd/ops.h"
+#include "core/safetensors.h"
+#include "datasets/loader.h"
+#include "layers/deployed_conv2d.h"
+#include "layers/imp.h"
+
+namespace cherry {
+
+ConvFactory conv_factory_from(const TrainOptions& o) {
+  DynamicConvOptions d;
+  d.kernels = o.kernels;
+  d.pad.scale = !o.no_scale;
+  d.attn_reduction = o.attn_reduction;
+  d.temperature = o.temp_start;
+  d.impl = o.dyconv_impl == "kmix" ? DynamicConvImpl::kmix : DynamicConvImpl::grouped;
+  return padnet_conv_factory(parse_conv_kind(o.conv), d);
+}
+
+std::string conv_description(const TrainOptions& o) {
+  if (o.conv == "static") return "static";
+  std::string s = cat(o.conv, " (K=", o.kernels, ", attention C_in/", o.attn_reduction);
+  if (o.conv == "pad")
+    s += cat(", kappa ", o.kappa, ", IMP ", o.imp_scorer, " T=", o.imp_iters, " ", o.imp_schedule, " ", o.imp_scope, o.no_scale ? ", no scale factors" : "");
+  return s + cat(", tau ", o.temp_start, " -> ", o.temp_end, " over ", o.temp_epochs, " epochs, ", o.dyconv_impl, " execution)");
+}
+
+double temperature_at(const TrainOptions& o, int64_t step, int64_t steps_per_epoch) {
+  const double span = o.temp_epochs * double(steps_per_epoch);
+  if (span <= 0 || double(step) >= span) return o.temp_end;
+  return o.temp_start + (o.temp_end - o.temp_start) * double(step) / span;
+}
+
+void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOptions& o, RunDir& run) {
+  ImpOptions io;
+  io.kappa = o.kappa, io.iterations = o.imp_iters, io.batches = o.imp_batches, io.seed = o.seed;
+  io.schedule = parse_imp_schedule(o.imp_schedule);
+  io.scope = parse_imp_scope(o.imp_scope);
+  io.scorer = parse_imp_scorer(o.imp_scorer);
+  // Scoring batches: the first imp_batches of a shuffled pass with a seed of their own.
+  std::vector<Batch> batches;
+  if (io.scorer == ImpScorer::grad) {
+    DataLoader loader(train, LoaderOptions{o.batch_size, true, false, o.seed ^ 0x1395u, o.workers, 2});
+    while (int64_t(batches.size()) < io.batches) {
+      auto b = loader.next();
+      if (!b) break;
+      batches.push_back(std::move(*b));
+    }
+    io.batches = int64_t(batches.size());
+  }
+  model.eval();  // PADNET.md §4: scores with the current M, model in eval mode
+  auto loss_of_batch = [&](int64_t i) { return cross_entropy(model.forward(batches[size_t(i)].images), batches[size_t(i)].labels); };
+  auto report = run_imp(pad_layers(model), io, loss_of_batch);
+  model.zero_grad();
+  model.train();
+  for (const auto& it : report) {
+    run.append_jsonl("imp.jsonl", imp_iteration_json(it));
+    int64_t flips = 0;
+    for (const auto& l : it.layers) flips += l.flips;
+    std::printf("  IMP %lld/%lld (%s, %s): target kappa %.4f, achieved %.4f, %lld mask flips\n", static_cast<long long>(it.iteration),
+                static_cast<long long>(io.iterations), o.imp_scorer.c_str(), o.imp_scope.c_str(), it.target_kappa, it.achieved_kappa,
+                static_cast<long long>(flips));
+  }
+  std::fflush(stdout);
+}
+
+nlohmann::json model_summary(ResNet& model, const Shape& sample) {
+  const ParameterCounts c = count_parameters(model);
+  return {{"trainable_parameters", c.trainable}, {"dynamic_parameters", c.dynamic}, {"static_parameters", c.static_},
+          {"stored_parameters", c.stored()}, {"kappa", c.kappa()}, {"dynamic_layers", pad_layers(model).size()},
+          {"flops_per_image", forward_flops(model, sample)}};
+}
+
+std::string model_summary_line(const nlohmann::json& s) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "parameters: %.3fM trainable; stored %.3fM = %.3fM static + %.3fM dynamic (kappa %.3f over %d layers); %.2f MFLOPs/image",
+                s["trainable_parameters"].get<double>() / 1e6, s["stored_parameters"].get<double>() / 1e6,
+                s["static_parameters"].get<double>() / 1e6, s["dynamic_parameters"].get<double>() / 1e6, s["kappa"].get<double>(),
+                s["dynamic_layers"].get<int>(), s["flops_per_image"].get<double>() / 1e6);
+  return buf;
+}
+
+nlohmann::json export_deployment(ResNet& model, const Tensor& check_images, const std::string& path) {
+  const bool was_training = model.training();
+  model.eval();
+  auto deployed = deploy_resnet(model);
+  deployed->eval();
+  NoGradGuard ng;
+  const double diff = amax(abs(deployed->forward(check_images) - model.forward(check_images))).item<float>();
+  // Values the deployed model needs: every tensor but the index lists, BN statistics and
+  // temperatures; static_dense is kept dense in the file, its zeros at dynamic positions not counted.
+  int64_t stored = 0;
+  for (auto& [name, t] : deployed->state_dict())
+    if (name.ends_with(".index")) stored -= t.numel();
+    else if (!name.ends_with("running_mean") && !name.ends_with("running_var") && !name.ends_with("num_batches_tracked") &&
+             !name.ends_with(".temperature"))
+      stored += t.numel();
+  save_safetensors(path, deployed->state_dict(), {{"format", "cherry-padnet-deploy"}, {"arch", model.config().arch}});
+  model.train(was_training);
+  const ParameterCounts c = count_parameters(model);
+  CHERRY_CHECK(stored == c.stored(), "deploy", "the folded model stores ", stored, " values, the accounting says ", c.stored());
+  return {{"path", path}, {"stored_values", stored}, {"training_parameters", c.trainable}, {"dynamic_values", c.dynamic},
+          {"static_values", c.static_}, {"kappa", c.kappa()}, {"max_abs_output_diff", diff}, {"check_images", check_images.size(0)}};
+}
+
+}  // namespace cherry
