@@ -15,6 +15,7 @@
 #include "autograd/ops.h"
 #include "backends/cpu/cpu_backend.h"
 #include "core/rng.h"
+#include "layers/dynamic_conv2d.h"
 
 using namespace cherry;
 
@@ -47,6 +48,30 @@ std::function<void()> conv_fb(int64_t c, int64_t hw, int64_t batch = 128) {
   return [x, w, gy, p] {
     Tensor xl = x.detach().set_requires_grad(true), wl = w.detach().set_requires_grad(true);
     conv2d(xl, wl, {}, p).backward(gy);
+  };
+}
+// The per-sample conv of DY-Conv alone: one conv with groups = B over a [1, B*C, H, W] view.
+std::function<void()> grouped_conv_fb(int64_t c, int64_t hw, int64_t batch = 128) {
+  Tensor x = randn({1, batch * c, hw, hw}), w = randn({batch * c, c, 3, 3}), gy = randn({1, batch * c, hw, hw});
+  Conv2dParams p;
+  p.padding[0] = p.padding[1] = 1;
+  p.groups = batch;
+  return [x, w, gy, p] {
+    Tensor xl = x.detach().set_requires_grad(true), wl = w.detach().set_requires_grad(true);
+    conv2d(xl, wl, {}, p).backward(gy);
+  };
+}
+// A whole DynamicConv2d layer (K = 4, attention included), forward + backward.
+std::function<void()> dyconv_fb(int64_t c, int64_t hw, DynamicConvImpl impl, DynamicMode mode, int64_t batch = 128) {
+  Conv2dOptions o;
+  o.in_channels = o.out_channels = c, o.kernel_size = 3, o.padding = 1, o.bias = false;
+  DynamicConvOptions d;
+  d.impl = impl, d.pad.mode = mode;
+  auto layer = std::make_shared<DynamicConv2d>(o, d);
+  Tensor x = randn({batch, c, hw, hw}), gy = randn({batch, c, hw, hw});
+  return [layer, x, gy] {
+    Tensor xl = x.detach().set_requires_grad(true);
+    layer->forward(xl).backward(gy);
   };
 }
 }  // namespace
@@ -85,6 +110,13 @@ int main(int argc, char** argv) {
       {"conv_fb_16x32", [] { return conv_fb(16, 32); }},
       {"conv_fb_32x16", [] { return conv_fb(32, 16); }},
       {"conv_fb_64x8", [] { return conv_fb(64, 8); }},
+      {"gconv_fb_16x32", [] { return grouped_conv_fb(16, 32); }},
+      {"gconv_fb_64x8", [] { return grouped_conv_fb(64, 8); }},
+      {"dyconv_grouped_fb_16x32", [] { return dyconv_fb(16, 32, DynamicConvImpl::grouped, DynamicMode::dynamic); }},
+      {"dyconv_kmix_fb_16x32", [] { return dyconv_fb(16, 32, DynamicConvImpl::kmix, DynamicMode::dynamic); }},
+      {"dyconv_grouped_fb_64x8", [] { return dyconv_fb(64, 8, DynamicConvImpl::grouped, DynamicMode::dynamic); }},
+      {"dyconv_kmix_fb_64x8", [] { return dyconv_fb(64, 8, DynamicConvImpl::kmix, DynamicMode::dynamic); }},
+      {"padconv_grouped_fb_16x32", [] { return dyconv_fb(16, 32, DynamicConvImpl::grouped, DynamicMode::pad); }},
   };
   for (const auto& [name, make] : benches) {
     if (!filter.empty() && name.find(filter) == std::string::npos) continue;

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Training throughput of static ResNet-20 (CIFAR shapes, batch 128): Cherry's train_resnet vs the
-same network in PyTorch, on the same machine in the same run, alternating rounds.
+"""Training throughput of ResNet-20 (CIFAR shapes, batch 128), static, DY-Conv or PAD block convs:
+Cherry's train_resnet vs the same network in PyTorch (scripts/padnet_torch.py: DY-Conv with the
+reference grouped-conv trick), on the same machine in the same run, alternating rounds.
 
 Both sides train on random data (Cherry: --synthetic) with SGD momentum 0.9, wd 5e-4, so the work
 per step is the same: forward, cross-entropy, backward, update. Reported: images/s after warm-up,
 ratio = cherry / torch (above 1: Cherry faster), and each side's peak resident memory.
 
-Usage: python3 bench/train_throughput.py [--steps 30] [--threads 2] [--rounds 2] [--cherry PATH]
+Usage: python3 bench/train_throughput.py [--conv static|dynamic|pad] [--steps 30] [--threads 2] [--rounds 2] [--cherry PATH]
 """
 import argparse
 import json
@@ -20,52 +21,17 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def torch_worker(steps, threads, batch):
+def torch_worker(steps, threads, batch, conv):
     """Runs in a child process so its peak RSS is its own."""
     import torch
-    import torch.nn as nn
     import torch.nn.functional as F
+
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from padnet_torch import ResNet20
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-
-    class Block(nn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(cout)
-            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(cout)
-            self.downsample = None
-            if stride != 1 or cin != cout:
-                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            h = F.relu(self.bn1(self.conv1(x)))
-            h = self.bn2(self.conv2(h))
-            return F.relu(h + (self.downsample(x) if self.downsample is not None else x))
-
-    class ResNet20(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(16)
-            layers, cin = [], 16
-            for i, w in enumerate((16, 32, 64)):
-                blocks = []
-                for b in range(3):
-                    blocks.append(Block(cin, w, 2 if (b == 0 and i > 0) else 1))
-                    cin = w
-                layers.append(nn.Sequential(*blocks))
-            self.layer1, self.layer2, self.layer3 = layers
-            self.fc = nn.Linear(64, 10)
-
-        def forward(self, x):
-            h = F.relu(self.bn1(self.conv1(x)))
-            h = self.layer3(self.layer2(self.layer1(h)))
-            return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
-
-    model = ResNet20().train()
+    model = ResNet20(conv, temperature=1.0).train() if conv != "static" else ResNet20().train()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
     times = []
@@ -90,18 +56,18 @@ def run_measured(cmd):
         return out.read().decode(), err.read().decode(), p.returncode, usage.ru_maxrss
 
 
-def run_torch(steps, threads, batch):
-    out, err, rc, rss_kb = run_measured([sys.executable, __file__, "--torch-worker", str(steps), str(threads), str(batch)])
+def run_torch(steps, threads, batch, conv):
+    out, err, rc, rss_kb = run_measured([sys.executable, __file__, "--torch-worker", str(steps), str(threads), str(batch), conv])
     if rc != 0:
         sys.exit(f"torch worker failed:\n{err}")
     return json.loads(out.strip().splitlines()[-1])["img_s"], rss_kb
 
 
-def run_cherry(path, steps, threads, batch):
+def run_cherry(path, steps, threads, batch, conv, impl):
     with tempfile.TemporaryDirectory() as d:
         cmd = [path, "--synthetic", "--dataset", "cifar10", "--model", "resnet20", "--batch-size", str(batch),
                "--max-steps", str(steps), "--threads", str(threads), "--run-dir", d + "/run", "--log-every", "1",
-               "--max-eval-samples", str(batch)]
+               "--max-eval-samples", str(batch), "--conv", conv, "--imp-iters", "0", "--dyconv-impl", impl]
         _, err, rc, rss_kb = run_measured(cmd)
         if rc != 0:
             sys.exit(f"{' '.join(cmd)} failed:\n{err}")
@@ -111,7 +77,7 @@ def run_cherry(path, steps, threads, batch):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--torch-worker":
-        torch_worker(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        torch_worker(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cherry", default=os.path.join(ROOT, "build", "apps", "train_resnet"))
@@ -119,19 +85,21 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--conv", choices=["static", "dynamic", "pad"], default="static")
+    ap.add_argument("--dyconv-impl", choices=["grouped", "kmix"], default="grouped", help="Cherry's per-sample kernel execution")
     args = ap.parse_args()
     if not os.path.isfile(args.cherry):
         sys.exit(f"error: {args.cherry} not found; build it first (cmake --build build --target train_resnet)")
     c_runs, t_runs, c_rss, t_rss = [], [], 0, 0
     for _ in range(args.rounds):
-        ips, rss = run_cherry(args.cherry, args.steps, args.threads, args.batch)
+        ips, rss = run_cherry(args.cherry, args.steps, args.threads, args.batch, args.conv, args.dyconv_impl)
         c_runs.append(ips)
         c_rss = max(c_rss, rss)
-        ips, rss = run_torch(args.steps, args.threads, args.batch)
+        ips, rss = run_torch(args.steps, args.threads, args.batch, args.conv)
         t_runs.append(ips)
         t_rss = max(t_rss, rss)
     c, t = statistics.median(c_runs), statistics.median(t_runs)
-    print(f"ResNet-20 training, batch {args.batch}, {args.threads} threads, {args.steps} steps x {args.rounds} rounds")
+    print(f"ResNet-20 ({args.conv} convs) training, batch {args.batch}, {args.threads} threads, {args.steps} steps x {args.rounds} rounds")
     print(f"  cherry: {c:8.1f} img/s   (runs: {', '.join(f'{v:.1f}' for v in c_runs)})   peak RSS {c_rss / 1024:.0f} MiB")
     print(f"  torch : {t:8.1f} img/s   (runs: {', '.join(f'{v:.1f}' for v in t_runs)})   peak RSS {t_rss / 1024:.0f} MiB")
     print(f"  ratio cherry/torch: {c / t:.2f}")

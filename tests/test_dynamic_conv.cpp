@@ -3,6 +3,7 @@
 // PADNET.md's formulas, and the limits PAD(kappa=1) == DY-Conv, PAD(kappa=0) == static conv.
 #include "autograd/gradcheck.h"
 #include "core/rng.h"
+#include "core/safetensors.h"
 #include "layers/dynamic_conv2d.h"
 #include "tests/test_util.h"
 
@@ -145,6 +146,40 @@ TEST_CASE("PAD limits: kappa = 1 is DY-Conv and kappa = 0 is the static conv wit
   CHECK(pad.stored_values() == pad.weight_numel());
   CHECK_CLOSE(pad.forward(x), conv2d(x, pad.static_weight, {}, c.params()), 1e-5, 1e-6);
   CHECK_THROWS_WITH_AS(pad.set_mask(zeros({2})), doctest::Contains("does not match the weight shape"), Error);
+}
+
+TEST_CASE("golden: DY-Conv and PAD layers match the PyTorch reference (scripts/make_dyconv_fixture.py)") {
+  auto f = load_safetensors(std::string(CHERRY_FIXTURES_DIR) + "/golden_dyconv.safetensors");
+  struct Case {
+    std::string prefix;
+    Conv2dOptions conv;
+    DynamicConvOptions dyn;
+  };
+  DynamicConvOptions dy = dy_opts(DynamicMode::dynamic, DynamicConvImpl::grouped), pad = dy_opts(DynamicMode::pad, DynamicConvImpl::grouped);
+  dy.kernels = 4, dy.attn_reduction = 4, pad.kernels = 3, pad.attn_reduction = 2;
+  for (const Case& c : {Case{"dy", conv_opts(8, 6, 3, 2, 1, 2, true), dy}, Case{"pad", conv_opts(6, 8, 3, 1, 1, 1, false), pad}}) {
+    for (DynamicConvImpl impl : {DynamicConvImpl::grouped, DynamicConvImpl::kmix}) {
+      if (impl == DynamicConvImpl::kmix && c.conv.groups != 1) continue;
+      CAPTURE(c.prefix);
+      DynamicConv2d l(c.conv, c.dyn);
+      l.set_impl(impl);
+      std::map<std::string, Tensor> sd;
+      for (auto& [name, t] : l.state_dict()) sd[name] = f.at(c.prefix + "." + name);
+      l.load_state_dict(sd);
+      l.eval();
+      Tensor x = f.at(c.prefix + ".x").clone().set_requires_grad(true);
+      if (l.is_pad()) l.mask.set_requires_grad(true);
+      Tensor y = l.forward(x);
+      CHECK_CLOSE(y, f.at(c.prefix + ".y"), 1e-4, 1e-5);
+      sum(y * f.at(c.prefix + ".r")).backward();
+      CHECK_CLOSE(x.grad(), f.at(c.prefix + ".grad.x"), 1e-4, 1e-5);
+      for (auto& [name, p] : l.named_parameters()) {
+        CAPTURE(name);
+        CHECK_CLOSE(p.grad(), f.at(c.prefix + ".grad." + name), 1e-4, 1e-5);
+      }
+      if (l.is_pad()) CHECK_CLOSE(l.mask.grad(), f.at(c.prefix + ".grad.mask"), 1e-4, 1e-5);
+    }
+  }
 }
 
 }  // namespace cherry

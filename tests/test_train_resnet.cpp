@@ -24,6 +24,7 @@ TrainOptions tiny(const std::string& dir) {
   o.overwrite = true;
   o.workers = 2;
   o.log_every = 1;
+  o.imp_batches = 2, o.imp_iters = 2;  // the default conv is PAD: keep IMP cheap
   return o;
 }
 
@@ -55,6 +56,47 @@ TEST_CASE("train_resnet writes config, metrics, summary, eval results and checkp
   int rows = 0;
   while (std::getline(s, line)) ++rows;
   CHECK(rows == 3);  // header + 2 epochs
+}
+
+TEST_CASE("PAD-Net run: IMP, dynamic-layer records and model summary are consistent") {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("pad");
+  run_train_resnet(tiny(dir));
+  for (const char* f : {"imp.jsonl", "dynamic.jsonl", "dynamic_summary.json", "model.json"}) CHECK_MESSAGE(fs::exists(fs::path(dir) / f), f);
+  auto model = nlohmann::json::parse(std::ifstream(dir + "/model.json"));
+  CHECK(std::abs(model.at("kappa").get<double>() - 0.3) < 1e-4);
+  CHECK(model.at("stored_parameters").get<int64_t>() == model.at("static_parameters").get<int64_t>() + model.at("dynamic_parameters").get<int64_t>());
+  CHECK(model.at("stored_parameters").get<int64_t>() < model.at("trainable_parameters").get<int64_t>());
+  std::ifstream imp(dir + "/imp.jsonl");
+  std::string line;
+  int iterations = 0;
+  while (std::getline(imp, line)) {
+    auto it = nlohmann::json::parse(line);
+    int64_t entries = 0, dynamic = 0;
+    for (const auto& l : it.at("layers")) entries += l.at("entries").get<int64_t>(), dynamic += l.at("dynamic").get<int64_t>();
+    CHECK(std::abs(double(dynamic) - it.at("target_kappa").get<double>() * double(entries)) <= double(it.at("layers").size()));
+    ++iterations;
+  }
+  CHECK(iterations == 2);
+  std::ifstream dyn(dir + "/dynamic.jsonl");
+  int records = 0;
+  double first_tau = 0, last_tau = 0;
+  while (std::getline(dyn, line)) {
+    auto d = nlohmann::json::parse(line);
+    for (const auto& l : d.at("layers")) {
+      double total = 0;
+      for (double a : l.at("attn_mean")) total += a;
+      CHECK(total == doctest::Approx(1.0));
+      CHECK(l.at("attn_entropy").get<double>() >= 0.0);
+      CHECK(l.at("attn_entropy").get<double>() <= 1.0 + 1e-9);
+      CHECK(l.at("lambda_d").get<double>() + l.at("lambda_s").get<double>() == doctest::Approx(2.0));
+    }
+    (records == 0 ? first_tau : last_tau) = d.at("layers")[0].at("temperature").get<double>();
+    ++records;
+  }
+  CHECK(records == 8);
+  CHECK(first_tau == doctest::Approx(30.0));  // annealing starts at --temp-start and falls per step
+  CHECK(last_tau < first_tau);
 }
 
 TEST_CASE("resume equals the uninterrupted run, bit for bit (mid-epoch interruption)") {

@@ -1,6 +1,9 @@
 // Convolution by im2col + GEMM, templated on the element type. oneDNN has no f64 convolution, so
-// this is the f64 path (gradient checks); it also serves as a second f32 implementation.
+// this is the f64 path (gradient checks). It is also the f32 path for many small groups on a
+// single image: DY-Conv's per-sample kernels run as one conv with groups = B*g, and one small
+// GEMM per (image, group) on its own thread beats oneDNN there (bench/cherry_bench gconv_*).
 #include <cblas.h>
+#include <omp.h>
 
 #include <cstring>
 #include <type_traits>
@@ -54,6 +57,11 @@ template <class T> void col2im(const T* col, T* x, const Geometry& g, const Conv
       }
 }
 
+// Units (image, group) run one per thread when there are enough of them; OpenBLAS is
+// single-threaded inside the parallel region. Otherwise the units run in order and each GEMM
+// uses all threads.
+bool parallel_units(int64_t units) { return units >= 2 * omp_get_max_threads(); }
+
 template <class T> void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, const T* b, T beta, T* c) {
   const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   const int lda = int(ta ? M : K), ldb = int(tb ? K : N);
@@ -68,9 +76,13 @@ template <class T> void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, 
 void conv2d_forward_im2col(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) {
   dispatch_floating(x.dtype, "conv2d", [&]<class T>() {
     const Geometry g = geometry(x.shape, w.shape, y.shape, p.groups);
-    std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
-    for (int64_t n = 0; n < g.N; ++n)
-      for (int64_t gi = 0; gi < g.G; ++gi) {
+    const int64_t units = g.N * g.G;
+#pragma omp parallel if (parallel_units(units))
+    {
+      std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
+#pragma omp for schedule(static)
+      for (int64_t u = 0; u < units; ++u) {
+        const int64_t n = u / g.G, gi = u % g.G;
         im2col(x.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, col.data(), g, p);
         T* out = y.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
         gemm<T>(false, false, g.Og, g.col_cols(), g.col_rows(), w.ptr<T>() + gi * g.Og * g.col_rows(), col.data(), T(0), out);
@@ -78,6 +90,7 @@ void conv2d_forward_im2col(const Arg& x, const Arg& w, const Arg& bias, const Ar
           for (int64_t o = 0; o < g.Og; ++o)
             for (int64_t i = 0; i < g.col_cols(); ++i) out[o * g.col_cols() + i] += bias.ptr<T>()[gi * g.Og + o];
       }
+    }
   });
 }
 
@@ -86,14 +99,19 @@ namespace {
 void backward_data(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParams& p) {
   dispatch_floating(gy.dtype, "conv2d_backward_data", [&]<class T>() {
     const Geometry g = geometry(gx.shape, w.shape, gy.shape, p.groups);
-    std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
+    const int64_t units = g.N * g.G;
     std::memset(gx.data, 0, size_t(gx.numel()) * sizeof(T));
-    for (int64_t n = 0; n < g.N; ++n)
-      for (int64_t gi = 0; gi < g.G; ++gi) {
+#pragma omp parallel if (parallel_units(units))
+    {
+      std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
+#pragma omp for schedule(static)
+      for (int64_t u = 0; u < units; ++u) {  // each unit writes its own (image, group) planes
+        const int64_t n = u / g.G, gi = u % g.G;
         const T* go = gy.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
         gemm<T>(true, false, g.col_rows(), g.col_cols(), g.Og, w.ptr<T>() + gi * g.Og * g.col_rows(), go, T(0), col.data());
         col2im(col.data(), gx.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, g, p);
       }
+    }
   });
 }
 
@@ -101,14 +119,19 @@ void backward_data(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParam
 void backward_weight(const Arg& gy, const Arg& x, const Arg& w, const Arg& gw, const Arg& gbias, const Conv2dParams& p) {
   dispatch_floating(gy.dtype, "conv2d_backward_weight", [&]<class T>() {
     const Geometry g = geometry(x.shape, w.shape, gy.shape, p.groups);
-    std::vector<T> col(gw.data ? size_t(g.col_rows() * g.col_cols()) : 0);
-    for (int64_t n = 0; n < g.N && gw.data; ++n)
-      for (int64_t gi = 0; gi < g.G; ++gi) {
-        im2col(x.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, col.data(), g, p);
-        const T* go = gy.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
-        gemm<T>(false, true, g.Og, g.col_rows(), g.col_cols(), go, col.data(), n == 0 ? T(0) : T(1),
-                gw.ptr<T>() + gi * g.Og * g.col_rows());
-      }
+    // Parallel over groups only: each group's gradient sums over images in a fixed order.
+#pragma omp parallel if (gw.data && parallel_units(g.G))
+    {
+      std::vector<T> col(gw.data ? size_t(g.col_rows() * g.col_cols()) : 0);
+#pragma omp for schedule(static)
+      for (int64_t gi = 0; gi < (gw.data ? g.G : 0); ++gi)
+        for (int64_t n = 0; n < g.N; ++n) {
+          im2col(x.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, col.data(), g, p);
+          const T* go = gy.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
+          gemm<T>(false, true, g.Og, g.col_rows(), g.col_cols(), go, col.data(), n == 0 ? T(0) : T(1),
+                  gw.ptr<T>() + gi * g.Og * g.col_rows());
+        }
+    }
     if (gbias.data)
       for (int64_t o = 0; o < g.O; ++o) {
         double s = 0;
