@@ -68,9 +68,9 @@ std::vector<std::string_view> split_tabs(std::string_view line) {
   }
 }
 
-std::string join(const std::vector<std::string_view>& cols) {
+std::string join(const std::vector<std::string_view>& cols, std::string_view sep) {
   std::string s;
-  for (size_t i = 0; i < cols.size(); ++i) s += cat(i ? "\\t" : "", cols[i]);
+  for (size_t i = 0; i < cols.size(); ++i) s += cat(i ? sep : "", cols[i]);
   return s;
 }
 
@@ -122,7 +122,7 @@ std::vector<GlueExample> parse_glue_tsv(GlueTask task, GlueSplit split, std::str
     const std::vector<std::string_view> cols = split_tabs(line);
     if (line_no == 1 && !layout.header.empty()) {
       CHERRY_CHECK(cols == layout.header, kOp, where, ": expected the ", info.folder, " ", glue_split_name(split), " header '",
-                   join(layout.header), "', found '", shorten(join(cols)), "'");
+                   join(layout.header, "\\t"), "', found '", shorten(join(cols, "\\t")), "'");
       continue;
     }
     CHERRY_CHECK(cols.size() == layout.columns, kOp, where, ": expected ", layout.columns, " tab-separated columns, found ",
@@ -147,7 +147,7 @@ std::vector<GlueExample> parse_glue_tsv(GlueTask task, GlueSplit split, std::str
       } else {
         const auto it = std::find(info.label_names.begin(), info.label_names.end(), s);
         CHERRY_CHECK(it != info.label_names.end(), kOp, where, ": label '", shorten(s), "' is not one of ",
-                     join(info.label_names));
+                     join(info.label_names, ", "));
         ex.label = int64_t(it - info.label_names.begin());
       }
     }
@@ -164,10 +164,14 @@ GlueData read_glue_file(GlueTask task, GlueSplit split, const std::string& path)
   return d;
 }
 
+std::string glue_file_path(GlueTask task, GlueSplit split, const std::string& glue_dir) {
+  const std::filesystem::path dir = glue_dir.empty() ? std::filesystem::path(default_data_dir()) / "glue" : std::filesystem::path(glue_dir);
+  return (dir / glue_task_info(task).folder / cat(glue_split_name(split), ".tsv")).string();
+}
+
 GlueData read_glue(GlueTask task, GlueSplit split, const std::string& glue_dir) {
   const GlueTaskInfo& info = glue_task_info(task);
-  const std::filesystem::path dir = glue_dir.empty() ? std::filesystem::path(default_data_dir()) / "glue" : std::filesystem::path(glue_dir);
-  const std::string path = (dir / info.folder / cat(glue_split_name(split), ".tsv")).string();
+  const std::string path = glue_file_path(task, split, glue_dir);
   GlueData d = read_glue_file(task, split, path);
   const int64_t expected = info.official_rows[int(split)];
   CHERRY_CHECK(int64_t(d.examples.size()) == expected, kOp, path, ": ", d.examples.size(), " examples, but the official ",

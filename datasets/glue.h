@@ -55,8 +55,9 @@ struct GlueData {
 std::vector<GlueExample> parse_glue_tsv(GlueTask task, GlueSplit split, std::string_view bytes, const std::string& name);
 // Any file in the official layout (a subset, a copy): no row-count check.
 GlueData read_glue_file(GlueTask task, GlueSplit split, const std::string& path);
-// <glue_dir>/<folder>/<split>.tsv, and its row count must be the official one. glue_dir "" means
-// default_data_dir()/glue.
+// <glue_dir>/<folder>/<split>.tsv; glue_dir "" means default_data_dir()/glue.
+std::string glue_file_path(GlueTask task, GlueSplit split, const std::string& glue_dir = "");
+// Reads glue_file_path(task, split, glue_dir); its row count must be the official one.
 GlueData read_glue(GlueTask task, GlueSplit split, const std::string& glue_dir = "");
 
 // Every example encoded with `max_length` truncation (pairs for MRPC, STS-B and RTE).
