@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Cherry needs from Debian's packages, only what is missing (idempotent,
 # non-interactive). Usage: bash scripts/install_deps.sh [--with-fixtures]
-#   --with-fixtures  also the Python oracle used to regenerate test fixtures (PyPI torch).
+#   --with-fixtures  also the Python oracles used to regenerate test fixtures (PyPI torch, transformers).
 set -euo pipefail
 
 packages=(
@@ -13,6 +13,7 @@ packages=(
   libcli11-dev             # command-line parsing of the apps
   clang libclang-rt-14-dev # libFuzzer + sanitizer runtimes for the fuzz targets
   zlib1g-dev libjpeg62-turbo-dev libarchive-dev  # datasets: IDX .gz, JPEG decoding, .tar.gz unpacking
+  libutf8proc-dev          # text: Unicode categories, case mapping and NFC/NFD for the WordPiece tokenizer
   dataset-fashion-mnist    # Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist (the default dataset)
 )
 
@@ -33,5 +34,6 @@ else
 fi
 
 if [[ "${1:-}" == "--with-fixtures" ]]; then
-  python3 -c "import torch, torchvision, safetensors, PIL" 2>/dev/null || python3 -m pip install -q torch torchvision numpy safetensors pillow
+  python3 -c "import torch, torchvision, safetensors, PIL, transformers" 2>/dev/null ||
+    python3 -m pip install -q torch torchvision numpy safetensors pillow transformers
 fi

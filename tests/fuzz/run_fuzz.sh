@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # CI entry for fuzzing: configures a clang + ASan/UBSan + libFuzzer build (default build-fuzz/),
-# builds every target (safetensors, idx, jpeg) and fuzzes each for its share of N seconds in total
+# builds every target (safetensors, idx, jpeg, text) and fuzzes each for its share of N seconds in total
 # (default 60), on scratch copies of the committed seed corpora, so the repository is never written
 # to. Exits non-zero on any crash, sanitizer report, leak, timeout or out-of-memory; the reproducer
 # lands in $BUILD/fuzz-artifacts/. Replay one with: $BUILD/tests/fuzz/fuzz_<target> <file>.
 # Usage: tests/fuzz/run_fuzz.sh [seconds]
-#   env: CHERRY_FUZZ_BUILD, CHERRY_FUZZ_CXX, JOBS (default 2), CHERRY_FUZZ_TARGETS ("safetensors idx jpeg")
+#   env: CHERRY_FUZZ_BUILD, CHERRY_FUZZ_CXX, JOBS (default 2), CHERRY_FUZZ_TARGETS ("safetensors idx jpeg text")
 set -euo pipefail
 secs="${1:-60}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -18,7 +18,7 @@ cxx="${CHERRY_FUZZ_CXX:-$(command -v clang++-19 clang++-18 clang++-17 clang++-16
 # RelWithDebInfo: -O2 -g gives symbolised sanitizer reports without Release's -march=native.
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
   -DCHERRY_FUZZ=ON -DCHERRY_SANITIZE=ON -DCHERRY_TESTS=OFF -DCHERRY_BENCH=OFF >/dev/null
-read -r -a targets <<<"${CHERRY_FUZZ_TARGETS:-safetensors idx jpeg}"
+read -r -a targets <<<"${CHERRY_FUZZ_TARGETS:-safetensors idx jpeg text}"
 cmake --build "$build" --target "${targets[@]/#/fuzz_}" -j "$jobs"
 
 work="$(mktemp -d)"
