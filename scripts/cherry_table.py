@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""The cherry table (PADNET.md §7): ResNet-20 on Fashion-MNIST and the CIFAR-10 copy with static,
+DY-Conv (kappa = 1), PAD-Net kappa = 0.3 (IMP), PAD kappa = 0.3 with a random partition, and PAD
+kappa = 0.3 without scale factors, over several seeds.
+
+Resumable: each run lives in RUNS/<dataset>-<epochs>ep/<config>-seed<k>; a finished run (eval_results.json at
+the last epoch) is skipped, an interrupted one continues from its newest checkpoint. Results are
+collected from the run directories, so the table can be built up over several invocations.
+Writes docs/results/cherry_table.{md,json} from whatever runs have finished.
+
+Usage:
+  python3 scripts/cherry_table.py [--datasets fashion-mnist,cifar10] [--seeds 0,1] [--epochs 15]
+                                  [--configs static,dynamic,pad,pad-random,pad-noscale] [--runs runs/cherry]
+                                  [--only-collect] [--max-runs N]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CONFIGS = {
+    "static": ["--conv", "static"],
+    "dynamic": ["--conv", "dynamic"],
+    "pad": ["--conv", "pad", "--kappa", "0.3"],
+    "pad-random": ["--conv", "pad", "--kappa", "0.3", "--imp-scorer", "random"],
+    "pad-noscale": ["--conv", "pad", "--kappa", "0.3", "--no-scale"],
+}
+LABELS = {
+    "static": "static ResNet-20",
+    "dynamic": "DY-Conv (kappa = 1)",
+    "pad": "PAD-Net kappa = 0.3 (IMP)",
+    "pad-random": "PAD kappa = 0.3, random partition",
+    "pad-noscale": "PAD kappa = 0.3, no scale factors",
+}
+# The recipe of the accuracy runs (README), shared by every config.
+COMMON = ["--model", "resnet20", "--batch-size", "128", "--lr", "0.1", "--momentum", "0.9", "--weight-decay", "5e-4",
+          "--schedule", "cosine", "--threads", "2", "--log-every", "100"]
+DATASET_ARGS = {"fashion-mnist": ["--dataset", "fashion-mnist", "--crop-padding", "2"], "cifar10": ["--dataset", "cifar10"]}
+
+
+def finished(run_dir, epochs):
+    try:
+        r = json.load(open(os.path.join(run_dir, "eval_results.json")))
+        return r.get("epoch") == epochs
+    except (OSError, ValueError):
+        return False
+
+
+def run_one(binary, dataset, config, seed, epochs, run_dir):
+    args = [binary] + DATASET_ARGS[dataset] + CONFIGS[config] + COMMON + ["--epochs", str(epochs), "--seed", str(seed),
+                                                                      "--run-dir", run_dir]
+    if os.path.isdir(os.path.join(run_dir, "checkpoints")):
+        args += ["--resume", "auto"]
+    print("$ " + " ".join(args), flush=True)
+    subprocess.run(args, check=True)
+
+
+def collect(run_dir):
+    cfg = json.load(open(os.path.join(run_dir, "config.json")))
+    model = json.load(open(os.path.join(run_dir, "model.json")))
+    ev = json.load(open(os.path.join(run_dir, "eval_results.json")))
+    speeds = []
+    for line in open(os.path.join(run_dir, "metrics.jsonl")):
+        s = json.loads(line).get("samples_per_s", 0)
+        if s > 0:
+            speeds.append(s)
+    return {"accuracy": ev["accuracy"], "best_accuracy": ev["best_accuracy"], "epochs": ev["epoch"],
+            "stored": model["stored_parameters"], "dynamic": model["dynamic_parameters"],
+            "trainable": model["trainable_parameters"], "kappa": model["kappa"], "flops": model["flops_per_image"],
+            "img_s": statistics.median(speeds) if speeds else 0.0, "seed": cfg["seed"]}
+
+
+def table(runs_root, datasets, configs, epochs):
+    rows, md = [], []
+    md.append(f"| dataset | network | seeds | test accuracy % (mean ± sd) | per seed | stored params | dynamic params | "
+              f"MFLOPs/img | train img/s |")
+    md.append("|---|---|---:|---:|---|---:|---:|---:|---:|")
+    for ds in datasets:
+        for cfg in configs:
+            base = os.path.join(runs_root, f"{ds}-{epochs}ep")
+            results = []
+            if os.path.isdir(base):
+                for name in sorted(os.listdir(base)):
+                    d = os.path.join(base, name)
+                    if name.startswith(cfg + "-seed") and finished(d, epochs):
+                        results.append(collect(d))
+            if not results:
+                continue
+            accs = [100 * r["accuracy"] for r in results]
+            sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
+            r0 = results[0]
+            rows.append({"dataset": ds, "config": cfg, "epochs": epochs, "runs": results, "mean_accuracy": statistics.mean(accs),
+                         "sd_accuracy": sd})
+            md.append(f"| {ds} | {LABELS[cfg]} | {len(results)} | {statistics.mean(accs):.2f} ± {sd:.2f} | "
+                      f"{', '.join(f'{a:.2f}' for a in accs)} | {r0['stored'] / 1e6:.3f}M | {r0['dynamic'] / 1e6:.3f}M | "
+                      f"{r0['flops'] / 1e6:.1f} | {statistics.median(r['img_s'] for r in results):.0f} |")
+    return rows, "\n".join(md) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description="the PAD-Net cherry table for ResNet-20 (resumable)")
+    ap.add_argument("--datasets", default="fashion-mnist,cifar10")
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "cherry"))
+    ap.add_argument("--binary", default=os.path.join(ROOT, "build", "apps", "train_resnet"))
+    ap.add_argument("--only-collect", action="store_true", help="do not train; rebuild the table from finished runs")
+    ap.add_argument("--max-runs", type=int, default=0, help="stop after starting this many runs (0: all)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results", "cherry_table"))
+    args = ap.parse_args()
+    datasets, configs = args.datasets.split(","), args.configs.split(",")
+    for name in datasets:
+        if name not in DATASET_ARGS:
+            sys.exit(f"unknown dataset '{name}' (expected {', '.join(DATASET_ARGS)})")
+    for name in configs:
+        if name not in CONFIGS:
+            sys.exit(f"unknown config '{name}' (expected {', '.join(CONFIGS)})")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if not args.only_collect and not os.access(args.binary, os.X_OK):
+        sys.exit(f"{args.binary} not found: build first (cmake --build build --target train_resnet)")
+    started = 0
+    # Seed-major order: a partial table already has one run of every config.
+    for seed in seeds if not args.only_collect else []:
+        for ds in datasets:
+            for cfg in configs:
+                run_dir = os.path.join(args.runs, f"{ds}-{args.epochs}ep", f"{cfg}-seed{seed}")
+                if finished(run_dir, args.epochs):
+                    continue
+                if args.max_runs and started >= args.max_runs:
+                    break
+                started += 1
+                run_one(args.binary, ds, cfg, seed, args.epochs, run_dir)
+    rows, md = table(args.runs, datasets, configs, args.epochs)
+    header = (f"ResNet-20, {args.epochs} epochs, SGD 0.1 cosine, wd 5e-4, batch 128, K = 4, 2 threads; "
+              f"produced by scripts/cherry_table.py\n\n")
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out + ".md", "w") as f:
+        f.write(header + md)
+    with open(args.out + ".json", "w") as f:
+        json.dump(rows, f, indent=1)
+    print(header + md)
+
+
+if __name__ == "__main__":
+    main()
