@@ -1,7 +1,5 @@
 // Convolution by im2col + GEMM, templated on the element type. oneDNN has no f64 convolution, so
-// this is the f64 path (gradient checks). It is also the f32 path for many small groups on a
-// single image: DY-Conv's per-sample kernels run as one conv with groups = B*g, and one small
-// GEMM per (image, group) on its own thread beats oneDNN there (bench/cherry_bench gconv_*).
+// this is the f64 path (gradient checks); it also serves as a second f32 implementation.
 #include <cblas.h>
 #include <omp.h>
 
