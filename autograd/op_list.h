@@ -7,10 +7,10 @@
 
 namespace cherry {
 
-inline constexpr std::array<std::string_view, 47> kDifferentiableOps = {
+inline constexpr std::array<std::string_view, 48> kDifferentiableOps = {
     // elementwise
     "add", "sub", "mul", "div", "maximum", "minimum", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "abs", "square",
-    "reciprocal", "relu", "gelu", "sigmoid", "tanh", "clamp", "where",
+    "reciprocal", "relu", "gelu", "erf", "sigmoid", "tanh", "clamp", "where",
     // reductions and row ops
     "sum", "mean", "max", "min", "softmax", "log_softmax", "topk",
     // linear algebra and nn

@@ -29,6 +29,9 @@ Tensor square(const Tensor& x);
 Tensor reciprocal(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor gelu(const Tensor& x);  // exact (erf)
+Tensor erf(const Tensor& x);
+Tensor softplus(const Tensor& x);     // log(1 + exp(x)), stable for large |x| (composed)
+Tensor normal_cdf(const Tensor& x);   // Phi(x) = (1 + erf(x / sqrt 2)) / 2 (composed)
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor sign(const Tensor& x);  // gradient 0

@@ -122,6 +122,13 @@ Tensor relu(const Tensor& x) {
 Tensor gelu(const Tensor& x) {
   return unary_op(UnaryOp::gelu, x, [](const Tensor& g, const Tensor& x, const Tensor&) { return binary_forward(BinaryOp::gelu_backward, g, x); });
 }
+Tensor erf(const Tensor& x) {  // d/dx erf = 2/sqrt(pi) exp(-x^2)
+  return unary_op(UnaryOp::erf, x, [](const Tensor& g, const Tensor& x, const Tensor&) {
+    return mul(g, mul(exp(neg(square(x))), scalar_like(1.12837916709551257390, x)));
+  });
+}
+Tensor softplus(const Tensor& x) { return add(relu(x), log(add(exp(neg(abs(x))), scalar_like(1, x)))); }
+Tensor normal_cdf(const Tensor& x) { return mul(add(erf(mul(x, scalar_like(0.70710678118654752440, x))), scalar_like(1, x)), scalar_like(0.5, x)); }
 Tensor sigmoid(const Tensor& x) {
   return unary_op(UnaryOp::sigmoid, x, [](const Tensor& g, const Tensor&, const Tensor& y) { return mul(g, mul(y, sub(scalar_like(1, y), y))); });
 }

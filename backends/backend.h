@@ -9,7 +9,7 @@
 
 namespace cherry {
 
-enum class UnaryOp { neg, exp, log, sqrt, rsqrt, abs, relu, sigmoid, tanh, gelu, sign, square, reciprocal };
+enum class UnaryOp { neg, exp, log, sqrt, rsqrt, abs, relu, sigmoid, tanh, gelu, sign, square, reciprocal, erf };
 // relu_backward: a=grad, b=x -> a*(b>0); gelu_backward: a=grad, b=x -> a*gelu'(b).
 enum class BinaryOp { add, sub, mul, div, maximum, minimum, pow, eq, ne, lt, le, gt, ge, relu_backward, gelu_backward };
 enum class ReduceOp { sum, mean, max, min };

@@ -42,7 +42,7 @@ ScopedBackendOverride::ScopedBackendOverride(DeviceType device, Backend* replace
 ScopedBackendOverride::~ScopedBackendOverride() { overrides()[size_t(device_)] = previous_; }
 
 const char* op_name(UnaryOp op) {
-  static const char* names[] = {"neg", "exp", "log", "sqrt", "rsqrt", "abs", "relu", "sigmoid", "tanh", "gelu", "sign", "square", "reciprocal"};
+  static const char* names[] = {"neg", "exp", "log", "sqrt", "rsqrt", "abs", "relu", "sigmoid", "tanh", "gelu", "sign", "square", "reciprocal", "erf"};
   return names[int(op)];
 }
 const char* op_name(BinaryOp op) {

@@ -32,6 +32,7 @@ template <class T> inline T unary(UnaryOp op, T x) {
     case UnaryOp::sign: return sign(x);
     case UnaryOp::square: return x * x;
     case UnaryOp::reciprocal: return T(1) / x;
+    case UnaryOp::erf: return std::erf(x);
   }
   return x;
 }

@@ -45,6 +45,9 @@ std::vector<OpCase> op_cases() {
   c.push_back({"gelu", {N({4, 5})}, [](const V& x) { return gelu(x[0]); }});
   c.push_back({"sigmoid", {N({4, 5})}, [](const V& x) { return sigmoid(x[0]); }});
   c.push_back({"tanh", {NT({4, 5})}, [](const V& x) { return tanh(x[0]); }});
+  c.push_back({"erf", {NT({4, 5})}, [](const V& x) { return erf(x[0]); }});
+  c.push_back({"softplus (composed)", {N({4, 5})}, [](const V& x) { return softplus(x[0] * 8.0); }});
+  c.push_back({"normal_cdf (composed)", {N({4, 5})}, [](const V& x) { return normal_cdf(x[0]); }});
   c.push_back({"clamp", {D({4, 5})}, [](const V& x) { return clamp(x[0], -0.3, 0.4); }});
   c.push_back({"where", {M({3, 4}), N({3, 4}), N({4})}, [](const V& x) { return where(x[0], x[1], x[2]); }});
   c.push_back({"masked_fill", {N({3, 4}), M({4})}, [](const V& x) { return masked_fill(x[0], x[1], -2.0); }});

@@ -103,6 +103,7 @@ void unary(UnaryOp op, const Arg& x, const Arg& out) {
       case UnaryOp::sign: return map1<T, T>(x, out, [](T v) { return math::sign(v); });
       case UnaryOp::square: return map1<T, T>(x, out, [](T v) { return T(v * v); });
       case UnaryOp::reciprocal: return map1<T, T>(x, out, [](T v) { return T(T(1) / v); });
+      case UnaryOp::erf: return map1<T, T>(x, out, [](T v) { return T(std::erf(v)); });
     }
   });
 }

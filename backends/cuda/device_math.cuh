@@ -76,6 +76,8 @@ __device__ __forceinline__ T unary(T x) {
     return tanh(x);
   else if constexpr (Op == UnaryOp::gelu)
     return gelu(x);
+  else if constexpr (Op == UnaryOp::erf)
+    return erf(x);
   else if constexpr (Op == UnaryOp::sign)
     return sign(x);
   else if constexpr (Op == UnaryOp::square)

@@ -146,6 +146,8 @@ void with_unary_op(UnaryOp op, F&& f) {
       return f.template operator()<UnaryOp::square>();
     case UnaryOp::reciprocal:
       return f.template operator()<UnaryOp::reciprocal>();
+    case UnaryOp::erf:
+      return f.template operator()<UnaryOp::erf>();
   }
   throw Error("unary", "unknown op");
 }

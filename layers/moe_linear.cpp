@@ -1,0 +1,126 @@
+#include "layers/moe_linear.h"
+
+#include <cmath>
+
+#include "autograd/ops.h"
+#include "core/rng.h"
+#include "layers/init.h"
+
+namespace cherry {
+
+Tensor cv_squared(const Tensor& x) {
+  if (x.numel() <= 1) return zeros({}, x.dtype(), x.device());
+  Tensor m = mean(x);
+  return var(x) / (square(m) + 1e-10);
+}
+
+MoeLinear::MoeLinear(int64_t in_features, int64_t out_features, const MoeOptions& o)
+    : PadLayer({out_features, in_features}, o.experts, o.pad, [](const Shape& s) { return init::default_weight(s); }),
+      in_(in_features),
+      out_(out_features),
+      top_k_(o.top_k),
+      noise_epsilon_(o.noise_epsilon),
+      noisy_(o.noisy) {
+  CHERRY_CHECK(o.top_k >= 1 && o.top_k <= o.experts, "MoeLinear", "top-k must be in [1, experts], got k = ", o.top_k, " with ",
+               o.experts, " experts");
+  std::vector<Tensor> bs;
+  for (int64_t e = 0; e < o.experts; ++e) bs.push_back(init::default_bias(out_features, in_features));
+  bias = register_parameter("bias", stack(bs, 0));
+  // Zero-initialised router and noise weights (Shazeer et al.): routing starts uniform.
+  w_gate = register_parameter("w_gate", zeros({in_features, o.experts}));
+  w_noise = register_parameter("w_noise", zeros({in_features, o.experts}));
+}
+
+void MoeLinear::upcycle_from(const Tensor& weight, const Tensor& b) {
+  CHERRY_CHECK(weight.shape() == weight_shape(), "MoeLinear", "upcycling needs a weight of shape ", shape_str(weight_shape()),
+               ", got ", shape_str(weight.shape()));
+  NoGradGuard ng;
+  for (int64_t e = 0; e < experts(); ++e) {
+    factors.narrow(0, e, 1).copy_(weight.unsqueeze(0));
+    if (b.defined()) bias.narrow(0, e, 1).copy_(b.unsqueeze(0));
+  }
+  if (!b.defined()) bias.zero_();
+  if (is_pad()) static_weight.copy_(weight);
+}
+
+// Shazeer et al.'s noisy top-k gating; also sets balance_loss_ and the routing record.
+Tensor MoeLinear::route(const Tensor& x, Tensor& top_indices) {
+  const int64_t T = x.size(0), E = experts(), k = top_k_;
+  Tensor clean = matmul(x, w_gate);
+  Tensor logits = clean, noise_std;
+  const bool noisy = training() && noisy_;
+  if (noisy) {
+    noise_std = softplus(matmul(x, w_noise)) + noise_epsilon_;
+    logits = clean + randn({T, E}, x.dtype(), x.device()) * noise_std;
+  }
+  auto [top_values, top_idx] = topk(logits, std::min(k + 1, E), 1);
+  Tensor gates_k = softmax(top_values.narrow(1, 0, k), 1);
+  top_indices = top_idx.narrow(1, 0, k).contiguous();
+  Tensor gates = scatter_add(zeros({T, E}, x.dtype(), x.device()), 1, top_indices, gates_k);
+
+  Tensor load;
+  if (noisy && k < E) {
+    // Smooth load: the probability that each expert stays in the top k under fresh noise.
+    Tensor if_in = top_values.narrow(1, k, 1), if_out = top_values.narrow(1, k - 1, 1);
+    Tensor is_in = gt(logits, if_in);
+    Tensor prob = where(is_in, normal_cdf((clean - if_in) / noise_std), normal_cdf((clean - if_out) / noise_std));
+    load = sum(prob, {0});
+  } else {
+    NoGradGuard ng;
+    load = sum(gt(gates, zeros({}, gates.dtype(), gates.device())).to(x.dtype()), {0});
+  }
+  balance_loss_ = cv_squared(sum(gates, {0})) + cv_squared(load);
+  return gates_k;
+}
+
+Tensor MoeLinear::forward(const Tensor& x_in) {
+  CHERRY_CHECK(x_in.dim() >= 1 && x_in.size(-1) == in_, "MoeLinear", "expected input [..., ", in_, "], got ", shape_str(x_in.shape()));
+  Shape out_shape = x_in.shape();
+  out_shape.back() = out_;
+  Tensor x = x_in.reshape({-1, in_});
+  const int64_t T = x.size(0), E = experts(), k = top_k_;
+  Tensor top_idx;
+  Tensor gates_k = route(x, top_idx);  // [T, k]
+
+  // Tokens per expert, in token order: positions into x and into the flattened [T*k] gates.
+  const std::vector<int64_t> chosen = top_idx.to(kCPU).to_vector<int64_t>();
+  std::vector<std::vector<int64_t>> tokens(static_cast<size_t>(E)), slots(static_cast<size_t>(E));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t e = chosen[size_t(t * k + j)];
+      tokens[size_t(e)].push_back(t), slots[size_t(e)].push_back(t * k + j);
+    }
+  Tensor flat_gates = gates_k.reshape({T * k}), dyn = dynamic_factors();
+  std::vector<Tensor> outs, rows;
+  for (int64_t e = 0; e < E; ++e) {
+    if (tokens[size_t(e)].empty()) continue;
+    const int64_t n = int64_t(tokens[size_t(e)].size());
+    Tensor idx = from_vector(tokens[size_t(e)], {n}).to(x.device());
+    Tensor g = index_select(flat_gates, 0, from_vector(slots[size_t(e)], {n}).to(x.device()));
+    Tensor ye = linear(index_select(x, 0, idx), dyn.narrow(0, e, 1).squeeze(0), bias.narrow(0, e, 1).squeeze(0));
+    outs.push_back(ye * g.unsqueeze(1));
+    rows.push_back(idx);
+  }
+  Tensor y = zeros({T, out_}, x.dtype(), x.device());
+  if (!rows.empty()) y = index_add(y, 0, cat(rows, int64_t{0}), cat(outs, int64_t{0}));
+  if (is_pad()) y = y + matmul(x, static_part().transpose(0, 1));
+
+  {  // audit record
+    NoGradGuard ng;
+    routing_.tokens = T;
+    routing_.tokens_per_expert.assign(size_t(E), 0);
+    for (int64_t e = 0; e < E; ++e) routing_.tokens_per_expert[size_t(e)] = int64_t(tokens[size_t(e)].size());
+    routing_.gates = scatter_add(zeros({T, E}, x.dtype(), x.device()), 1, top_idx, gates_k.detach()).to(kCPU);
+    if (E > 1 && T > 0) {
+      Tensor p = softmax(matmul(x.detach(), w_gate.detach()).to(DType::f64), 1);
+      routing_.router_entropy = -sum(p * log(clamp(p, 1e-300, 1.0))).item<double>() / double(T) / std::log(double(E));
+    }
+  }
+  return y.reshape(out_shape);
+}
+
+std::string MoeLinear::extra_repr() const {
+  return cat("in_features=", in_, ", out_features=", out_, ", experts=", experts(), ", top_k=", top_k_, ", ", pad_repr());
+}
+
+}  // namespace cherry

@@ -1,0 +1,63 @@
+// Mixture-of-experts linear layer with a noisy top-k router (Shazeer et al. 2017; PADNET.md §3),
+// and its PAD form (§1): E single-linear experts W_1..W_E share one mask M with a static Ws.
+//
+//   clean logits h = x W_g; training adds eps * (softplus(x W_n) + 0.01), eps ~ N(0, 1)
+//   gates G = softmax over the k largest logits (0 elsewhere), per token
+//   y = sum_i G_i(x) (x [lambda_d M ⊙ W_i]^T + b_i) + x [lambda_s (1-M) ⊙ Ws]^T
+//
+// Only the chosen experts run: tokens are gathered per expert, one GEMM per expert, and the
+// outputs scatter-added back. The load-balancing loss 0.01 (CV^2(importance) + CV^2(load)) of the
+// last forward pass is kept for the caller to add to the task loss.
+#pragma once
+#include "layers/pad_layer.h"
+
+namespace cherry {
+
+struct MoeOptions {
+  int64_t experts = 8;     // E
+  int64_t top_k = 2;       // k
+  PadOptions pad;          // dynamic (plain MoE) or pad
+  double noise_epsilon = 0.01;
+  bool noisy = true;       // noisy gating while training
+};
+
+class MoeLinear : public PadLayer {
+ public:
+  MoeLinear(int64_t in_features, int64_t out_features, const MoeOptions& o);
+  // "Upcycling": every expert (and Ws) a copy of a dense layer's weight and bias.
+  void upcycle_from(const Tensor& weight, const Tensor& bias);
+  Tensor forward(const Tensor& x) override;  // [..., in] -> [..., out]
+  std::string type_name() const override { return "MoeLinear"; }
+  std::string extra_repr() const override;
+
+  // CV^2(importance) + CV^2(load) of the last forward pass (unscaled; differentiable). Undefined
+  // before the first pass.
+  const Tensor& balance_loss() const { return balance_loss_; }
+
+  // Routing of the last forward pass, for auditing (detached, CPU).
+  struct Routing {
+    std::vector<int64_t> tokens_per_expert;  // sums to tokens * k
+    double router_entropy = 0;               // mean over tokens of H(softmax(clean logits)) / log E
+    int64_t tokens = 0;
+    Tensor gates;                            // [tokens, E], rows sum to 1
+  };
+  const Routing& last_routing() const { return routing_; }
+
+  int64_t experts() const { return num_factors(); }
+  int64_t top_k() const { return top_k_; }
+  Tensor w_gate, w_noise, bias;  // [in, E], [in, E], [E, out]
+
+ private:
+  Tensor route(const Tensor& x, Tensor& top_indices);  // -> gates [T, E]
+
+  int64_t in_, out_, top_k_;
+  double noise_epsilon_;
+  bool noisy_;
+  Tensor balance_loss_;
+  Routing routing_;
+};
+
+// CV^2 = var / mean^2 (unbiased variance, eps in the denominator), 0 for a single expert.
+Tensor cv_squared(const Tensor& x);
+
+}  // namespace cherry

@@ -1,0 +1,121 @@
+// MoeLinear: float64 gradient checks of the routing (the soft path through the chosen gates, the
+// noise scale and the smooth load estimate), gather/scatter, the balance loss and the PAD tensors;
+// E = 1 equals the dense layer; PAD kappa = 1 equals the MoE and kappa = 0 the static layer;
+// routing invariants (tokens per expert = tokens x k, gate rows sum to 1).
+#include "autograd/gradcheck.h"
+#include "core/rng.h"
+#include "layers/moe_linear.h"
+#include "tests/test_util.h"
+
+namespace cherry {
+namespace {
+
+MoeOptions moe_opts(int64_t experts, int64_t k, DynamicMode mode = DynamicMode::dynamic) {
+  MoeOptions o;
+  o.experts = experts, o.top_k = k, o.pad.mode = mode;
+  return o;
+}
+
+// Non-zero router weights so routing depends on the input (they start at zero).
+void randomise_router(MoeLinear& m, uint64_t seed) {
+  Generator g(seed);
+  NoGradGuard ng;
+  m.w_gate.copy_(randn(m.w_gate.shape(), DType::f64, kCPU, g));
+  m.w_noise.copy_(randn(m.w_noise.shape(), DType::f64, kCPU, g) * 0.5);
+}
+
+}  // namespace
+
+TEST_CASE("MoeLinear: float64 gradient check of outputs and balance loss (noisy routing, PAD)") {
+  for (DynamicMode mode : {DynamicMode::dynamic, DynamicMode::pad}) {
+    for (bool train : {true, false}) {
+      MoeLinear m(5, 3, moe_opts(4, 2, mode));
+      m.to(DType::f64);
+      m.train(train);
+      randomise_router(m, 3);
+      if (m.is_pad()) {
+        Generator g(4);
+        m.set_mask(bernoulli(m.weight_shape(), 0.5, DType::f64, kCPU, g));
+        NoGradGuard ng;
+        m.phi.fill_(-0.2);
+      }
+      Generator g(5);
+      Tensor x = randn({6, 5}, DType::f64, kCPU, g).set_requires_grad(true);
+      std::vector<Tensor> leaves = {x};
+      for (auto& [name, p] : m.named_parameters()) leaves.push_back(p);
+      if (m.is_pad()) leaves.push_back(m.mask.set_requires_grad(true));
+      CAPTURE(m.extra_repr());
+      CAPTURE(train);
+      GradcheckResult r = gradcheck_leaves([&] { return m.forward(x); }, leaves);
+      CHECK_MESSAGE(r.ok, r.message);
+      r = gradcheck_leaves([&] { (void)m.forward(x); return m.balance_loss().reshape({1}); }, leaves);
+      CHECK_MESSAGE(r.ok, "balance loss: ", r.message);
+      if (m.is_pad()) m.mask.set_requires_grad(false);
+    }
+  }
+}
+
+TEST_CASE("MoeLinear: one expert is the dense layer; upcycled experts reproduce it for any routing") {
+  Generator g(1);
+  Tensor w = randn({4, 6}, DType::f32, kCPU, g), b = randn({4}, DType::f32, kCPU, g), x = randn({2, 5, 6}, DType::f32, kCPU, g);
+  MoeLinear one(6, 4, moe_opts(1, 1));
+  one.upcycle_from(w, b);
+  CHECK_CLOSE(one.forward(x), linear(x, w, b), 1e-5, 1e-6);
+  MoeLinear many(6, 4, moe_opts(8, 2));
+  many.upcycle_from(w, b);
+  many.eval();
+  CHECK_CLOSE(many.forward(x), linear(x, w, b), 1e-5, 1e-6);  // gates sum to 1 over identical experts
+  MoeLinear pad(6, 4, moe_opts(8, 2, DynamicMode::pad));
+  pad.upcycle_from(w, b);
+  pad.train();
+  CHECK_CLOSE(pad.forward(x), linear(x, w, b), 1e-5, 1e-6);  // Ws too: any partition gives the dense layer
+}
+
+TEST_CASE("MoeLinear: PAD with kappa = 1 is the MoE, with kappa = 0 the static layer plus the routed biases") {
+  Generator g(2);
+  MoeLinear pad(6, 4, moe_opts(4, 2, DynamicMode::pad)), moe(6, 4, moe_opts(4, 2));
+  std::map<std::string, Tensor> sd;
+  for (auto& [n, t] : pad.state_dict()) sd[n] = t;
+  for (const char* n : {"static_weight", "phi", "mask"}) sd.erase(n);
+  moe.load_state_dict(sd);
+  {
+    NoGradGuard ng;
+    pad.w_gate.copy_(randn(pad.w_gate.shape(), DType::f32, kCPU, g));
+    moe.w_gate.copy_(pad.w_gate);
+  }
+  pad.eval(), moe.eval();
+  Tensor x = randn({7, 6}, DType::f32, kCPU, g);
+  CHECK_CLOSE(pad.forward(x), moe.forward(x), 1e-5, 1e-6);
+  pad.set_mask(zeros(pad.weight_shape()));
+  NoGradGuard ng;
+  Tensor routed_bias = matmul(pad.last_routing().gates, pad.bias);
+  CHECK_CLOSE(pad.forward(x), linear(x, pad.static_weight) + routed_bias, 1e-5, 1e-6);
+}
+
+TEST_CASE("MoeLinear: routing invariants and the balance loss") {
+  MoeLinear m(8, 3, moe_opts(4, 2));
+  Generator g(6);
+  {
+    NoGradGuard ng;
+    m.w_gate.copy_(randn(m.w_gate.shape(), DType::f32, kCPU, g));
+  }
+  Tensor x = randn({50, 8}, DType::f32, kCPU, g);
+  for (bool train : {true, false}) {
+    m.train(train);
+    m.forward(x);
+    const auto& r = m.last_routing();
+    int64_t total = 0;
+    for (auto n : r.tokens_per_expert) total += n;
+    CHECK(total == 50 * 2);
+    CHECK_CLOSE(sum(r.gates, {1}), ones({50}), 1e-5, 1e-6);
+    CHECK(r.router_entropy > 0.0);
+    CHECK(r.router_entropy <= 1.0);
+    CHECK(m.balance_loss().item<float>() >= 0.0f);
+  }
+  // CV^2 of a balanced vector is 0, of a one-hot vector over E entries is E (unbiased variance).
+  CHECK(cv_squared(full({4}, 3.0)).item<float>() == doctest::Approx(0.0));
+  CHECK(cv_squared(from_vector<float>({4, 0, 0, 0}, {4})).item<float>() == doctest::Approx(4.0));
+  CHECK_THROWS_WITH_AS(MoeLinear(4, 4, moe_opts(2, 3)), doctest::Contains("top-k must be in [1, experts]"), Error);
+}
+
+}  // namespace cherry
