@@ -132,7 +132,7 @@ TEST_CASE("train_resnet refuses to reuse a run directory without --overwrite; ev
   ev.eval_only = true;
   ev.init_from = dir + "/checkpoints/last.safetensors";
   TrainResult e = run_train_resnet(ev);
-  CHECK(e.final_accuracy == doctest::Approx(r.final_accuracy));
+  CHECK(e.final_metric == doctest::Approx(r.final_metric));
   ev.init_from = dir + "/config.json";  // not a safetensors file
   CHECK_THROWS_AS(run_train_resnet(ev), Error);
   TrainOptions no_weights = tiny(eval_dir);

@@ -1,0 +1,207 @@
+#include "apps/common/train_loop.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "apps/common/checkpoint.h"
+#include "apps/common/progress.h"
+#include "autograd/ops.h"
+#include "core/safetensors.h"
+#include "optim/clip_grad.h"
+
+namespace cherry {
+
+namespace {
+namespace fs = std::filesystem;
+
+// Names the first parameter whose gradient is not finite (for the non-finite-loss report).
+std::string first_nonfinite_grad(const Module& model) {
+  for (auto& [name, p] : model.named_parameters()) {
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    const double s = sum(g.to(DType::f64)).item<double>();
+    if (!std::isfinite(s)) return name;
+  }
+  return "(none: the loss itself is not finite)";
+}
+}  // namespace
+
+double Evaluation::value(const std::string& key) const {
+  for (const auto& [k, v] : metrics)
+    if (k == key) return v;
+  throw Error("eval", cat("no metric '", key, "'"));
+}
+
+std::map<std::string, Tensor> weights_from(const std::string& path) {
+  SafeTensorsFile f = SafeTensorsFile::open(path);
+  std::map<std::string, Tensor> w;
+  for (const auto& e : f.entries())
+    if (!e.name.starts_with("optim.")) w[e.name] = f.get(e.name);
+  return w;
+}
+
+TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& schedule, const LoopOptions& o,
+                           const nlohmann::json& config) {
+  Module& model = task.model();
+  const int64_t steps_per_epoch = task.steps_per_epoch();
+  CHERRY_CHECK(steps_per_epoch > 0, o.app, "the training set is empty");
+  int64_t total_steps = o.epochs * steps_per_epoch;
+  if (o.overfit_batch) total_steps = o.max_steps > 0 ? o.max_steps : 200;
+  if (o.max_steps > 0) total_steps = std::min(total_steps, o.max_steps);
+
+  // Run directory: resume continues one; otherwise a fresh (or overwritten) one.
+  const bool resuming = !o.resume.empty();
+  std::string dir = o.run_dir;
+  if (dir.empty()) {
+    CHERRY_CHECK(!(resuming && o.resume == "auto"), o.app, "--resume auto needs --run-dir (the run to continue)");
+    dir = resuming ? fs::path(o.resume).parent_path().parent_path().string() : RunDir::default_path(o.app);
+  }
+  RunDir run(dir, resuming ? RunDir::Mode::resume : o.overwrite ? RunDir::Mode::overwrite : RunDir::Mode::fresh);
+  CheckpointManager ckpt(run.checkpoints(), o.keep_last);
+
+  TrainerState st;
+  bool loaded_checkpoint = false;
+  if (resuming) {
+    std::optional<Checkpoint> c;
+    std::vector<std::string> skipped;
+    if (o.resume == "auto") c = ckpt.load_latest(&skipped);
+    else c = load_checkpoint(o.resume);
+    for (const auto& s : skipped) std::printf("warning: skipped unreadable checkpoint %s\n", s.c_str());
+    if (c) {
+      model.load_state_dict(c->model);
+      optim.load_state_tensors(c->optim);
+      st = c->state;
+      default_generator().set_state(st.rng);
+      loaded_checkpoint = true;
+      std::printf("resumed from %s at step %lld (epoch %lld, batch %lld)\n", c->path.c_str(), static_cast<long long>(st.step),
+                  static_cast<long long>(st.epoch + 1), static_cast<long long>(st.batch_in_epoch));
+    } else {
+      std::printf("no checkpoint in %s yet: starting from scratch\n", run.checkpoints().c_str());
+    }
+  }
+  if (!o.init_from.empty()) {
+    LoadReport r = model.load_state_dict(weights_from(o.init_from), false);
+    CHERRY_CHECK(r.mismatched.empty() && r.missing.empty(), o.app, "--init-from ", o.init_from, " does not fit the model:\n", r.str());
+    std::printf("initialised weights from %s%s\n", o.init_from.c_str(),
+                r.unexpected.empty() ? "" : cat(" (ignored ", r.unexpected.size(), " unexpected keys)").c_str());
+  }
+  task.set_data_position({st.epoch, st.batch_in_epoch});
+  run.write_json("config.json", config);
+  task.on_start(run, loaded_checkpoint);
+  std::fflush(stdout);
+
+  TrainResult result{run.path(), st.step, 0, std::max(st.best_metric, 0.0), 0};
+  std::string primary;
+  auto write_eval = [&](const Evaluation& e, int64_t epoch) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [k, v] : e.metrics) j[o.metric_prefix + k] = v;
+    j[o.metric_prefix + "loss"] = e.loss;
+    j[o.metric_prefix + "samples"] = e.samples;
+    j["epoch"] = epoch + 1;
+    j["step"] = st.step;
+    j["best_" + e.primary] = std::max(st.best_metric, e.primary_value());
+    run.write_json("eval_results.json", j);
+    task.on_eval(run, e);
+    result.final_metric = e.primary_value();
+    primary = e.primary;
+    result.final_loss = e.loss;
+  };
+  auto eval_line = [&](const Evaluation& e) {
+    std::string s = cat("loss ", e.loss);
+    for (const auto& [k, v] : e.metrics) s += cat("  ", k, " ", k == "accuracy" ? 100 * v : v, k == "accuracy" ? "%" : "");
+    return s;
+  };
+  if (o.eval_only) {
+    CHERRY_CHECK(!o.init_from.empty() || loaded_checkpoint, o.app, "--eval-only needs weights: pass --init-from PATH or --resume auto|PATH");
+    Evaluation e = task.evaluate();
+    write_eval(e, st.epoch);
+    std::printf("eval: %s (%lld samples)\n", eval_line(e).c_str(), static_cast<long long>(e.samples));
+    task.on_finish(run);
+    return result;
+  }
+
+  model.train();
+  Progress progress(total_steps);
+  double epoch_loss = 0;
+  int64_t epoch_correct = 0, epoch_samples = 0;
+  bool has_correct = false;
+  auto save = [&](bool is_best) {
+    st.rng = default_generator().state();
+    const DataPosition p = task.data_position();
+    st.epoch = p.epoch, st.batch_in_epoch = p.batch;
+    ckpt.save(model, &optim, st, config, is_best);
+  };
+  auto end_epoch = [&](int64_t epoch) {
+    Evaluation e = task.evaluate();
+    model.train();
+    const bool best = e.primary_value() > st.best_metric;
+    if (best) st.best_metric = e.primary_value(), st.best_step = st.step;
+    write_eval(e, epoch);
+    std::vector<std::pair<std::string, std::string>> row = {
+        {"epoch", std::to_string(epoch + 1)}, {"step", std::to_string(st.step)},
+        {"train_loss", epoch_samples ? cat(epoch_loss / double(epoch_samples)) : ""}};
+    if (has_correct) row.emplace_back("train_accuracy", epoch_samples ? cat(double(epoch_correct) / double(epoch_samples)) : "");
+    row.emplace_back("eval_loss", cat(e.loss));
+    for (const auto& [k, v] : e.metrics) row.emplace_back("eval_" + k, cat(v));
+    row.emplace_back("lr", cat(optim.lr()));
+    run.append_summary(row);
+    progress.line(cat("eval epoch ", epoch + 1, ": ", eval_line(e), "  (best ", e.primary, " ",
+                      e.primary == "accuracy" ? 100 * st.best_metric : st.best_metric, e.primary == "accuracy" ? "%" : "", ")"));
+    epoch_loss = 0, epoch_correct = 0, epoch_samples = 0;
+    save(best);
+  };
+
+  while (st.step < total_steps) {
+    const double lr = schedule.lr_at(st.step);
+    optim.set_lr(lr);
+    task.before_step(st.step);
+    std::optional<TrainBatch> b = task.forward_next(st.step);
+    if (!b) {  // the data moved to the next epoch
+      end_epoch(task.data_position().epoch - 1);
+      continue;
+    }
+    optim.zero_grad();
+    b->loss.backward();
+    const double gnorm = o.grad_clip > 0 ? clip_grad_norm(optim.parameters(), o.grad_clip) : grad_norm(optim.parameters());
+    const double loss_v = b->loss.item<float>();
+    if (!std::isfinite(loss_v) || !std::isfinite(gnorm)) {
+      const std::string where = first_nonfinite_grad(model);
+      const std::string crash = run.checkpoints() + cat("/crash-step-", st.step, ".safetensors");
+      save_checkpoint(crash, model, &optim, st, config);
+      throw Error(o.app, cat("non-finite ", std::isfinite(loss_v) ? "gradient norm" : "loss", " at step ", st.step,
+                             " (first non-finite gradient: ", where, "); state saved to ", crash, ". Try a lower --lr or --grad-clip"));
+    }
+    optim.step();
+    st.step++;
+    if (b->correct >= 0) epoch_correct += b->correct, has_correct = true;
+    epoch_loss += loss_v * double(b->samples), epoch_samples += b->samples;
+    const int64_t epoch = task.data_position().epoch;
+    StepStats s = progress.step(st.step, epoch, o.epochs, loss_v, lr, gnorm, b->samples);
+    if (st.step % o.log_every == 0 || st.step == total_steps || st.step == 1) {
+      progress.print(s, o.unit.c_str());
+      run.append_metrics({{"step", s.step}, {"epoch", epoch + 1}, {"loss", s.loss}, {"loss_avg", s.loss_avg}, {"lr", lr},
+                          {"grad_norm", gnorm}, {"step_ms", s.step_ms}, {"samples_per_s", s.samples_per_s}, {"eta_s", s.eta_s}});
+      task.on_log(run, s.step, epoch + 1);
+    }
+    if (o.save_every > 0 && st.step % o.save_every == 0 && st.step < total_steps) save(false);
+  }
+  // Finished mid-epoch (--max-steps, --overfit-batch) or exactly at an epoch end.
+  const DataPosition p = task.data_position();
+  if (!o.overfit_batch && p.batch == steps_per_epoch) {
+    (void)task.forward_next(st.step);  // consumes the end-of-epoch marker
+    end_epoch(task.data_position().epoch - 1);
+  } else {
+    end_epoch(p.epoch);
+  }
+  result.steps = st.step;
+  result.best_metric = st.best_metric;
+  task.on_finish(run);
+  const bool pct = primary == "accuracy";  // shown as a percentage, as train_resnet always did
+  progress.line(cat("done: ", st.step, " steps; final ", primary, " ", pct ? 100 * result.final_metric : result.final_metric,
+                    pct ? "%" : "", ", best ", pct ? 100 * st.best_metric : st.best_metric, pct ? "%" : "", " (step ", st.best_step,
+                    "); run dir ", run.path()));
+  return result;
+}
+
+}  // namespace cherry
