@@ -24,7 +24,7 @@ TrainOptions tiny(const std::string& dir) {
   o.overwrite = true;
   o.workers = 2;
   o.log_every = 1;
-  o.imp_batches = 2, o.imp_iters = 2;  // the default conv is PAD: keep IMP cheap
+  o.imp.batches = 2, o.imp.iters = 2;  // the default conv is PAD: keep IMP cheap
   return o;
 }
 

@@ -8,7 +8,7 @@
 namespace cherry {
 
 nlohmann::json TrainOptions::to_json() const {
-  return {{"model", model}, {"dataset", dataset}, {"data", data}, {"epochs", epochs}, {"batch_size", batch_size}, {"lr", lr},
+  nlohmann::json j = {{"model", model}, {"dataset", dataset}, {"data", data}, {"epochs", epochs}, {"batch_size", batch_size}, {"lr", lr},
           {"momentum", momentum}, {"nesterov", nesterov}, {"weight_decay", weight_decay}, {"no_decay_bn_bias", no_decay_bn_bias},
           {"optimizer", optimizer}, {"schedule", schedule}, {"milestones", milestones}, {"step_size", step_size}, {"gamma", gamma},
           {"warmup_epochs", warmup_epochs}, {"label_smoothing", label_smoothing}, {"grad_clip", grad_clip}, {"augment", augment}, {"crop_padding", crop_padding},
@@ -16,10 +16,10 @@ nlohmann::json TrainOptions::to_json() const {
           {"seed", seed}, {"threads", threads}, {"device", device}, {"max_steps", max_steps}, {"max_train_samples", max_train_samples},
           {"max_eval_samples", max_eval_samples},
           {"overfit_batch", overfit_batch}, {"synthetic", synthetic}, {"log_every", log_every}, {"save_every", save_every},
-          {"keep_last", keep_last}, {"workers", workers}, {"conv", conv}, {"kernels", kernels}, {"kappa", kappa},
-          {"imp_iters", imp_iters}, {"imp_schedule", imp_schedule}, {"imp_scope", imp_scope}, {"imp_scorer", imp_scorer},
-          {"imp_batches", imp_batches}, {"no_scale", no_scale}, {"attn_reduction", attn_reduction}, {"temp_start", temp_start},
+          {"keep_last", keep_last}, {"workers", workers}, {"conv", conv}, {"kernels", kernels}, {"attn_reduction", attn_reduction}, {"temp_start", temp_start},
           {"temp_end", temp_end}, {"temp_epochs", temp_epochs}, {"dyconv_impl", dyconv_impl}, {"export_deploy", export_deploy}};
+  j.update(imp.to_json());
+  return j;
 }
 
 std::variant<TrainOptions, int> parse_train_options(int argc, char** argv) {
@@ -86,17 +86,7 @@ std::variant<TrainOptions, int> parse_train_options(int argc, char** argv) {
       ->check(CLI::IsMember({"static", "dynamic", "pad"}))
       ->capture_default_str();
   pad->add_option("--kernels", o.kernels, "K, kernels per dynamic conv")->check(pos)->capture_default_str();
-  pad->add_option("--kappa", o.kappa, "target dynamic ratio of the PAD layers")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  pad->add_option("--imp-iters", o.imp_iters, "IMP iterations T (0: keep the current mask)")->check(nonneg)->capture_default_str();
-  pad->add_option("--imp-schedule", o.imp_schedule, "kappa_t schedule")->check(CLI::IsMember({"exp", "linear"}))->capture_default_str();
-  pad->add_option("--imp-scope", o.imp_scope, "rank entries over all layers or per layer")
-      ->check(CLI::IsMember({"global", "layer"}))
-      ->capture_default_str();
-  pad->add_option("--imp-scorer", o.imp_scorer, "importance: |sum dL/dM|, random, or |mean W_k - Ws|")
-      ->check(CLI::IsMember({"grad", "random", "magnitude"}))
-      ->capture_default_str();
-  pad->add_option("--imp-batches", o.imp_batches, "training batches scored per IMP iteration")->check(pos)->capture_default_str();
-  pad->add_flag("--no-scale", o.no_scale, "no scale factors: lambda_s = lambda_d = 1 (ablation)");
+  add_imp_flags(pad, o.imp);
   pad->add_option("--attn-reduction", o.attn_reduction, "attention hidden width = C_in / r")->check(pos)->capture_default_str();
   pad->add_option("--temp-start", o.temp_start, "attention softmax temperature at step 0")->check(pos)->capture_default_str();
   pad->add_option("--temp-end", o.temp_end, "temperature after annealing")->check(pos)->capture_default_str();

@@ -2,6 +2,8 @@
 // The flag names are a contract used by scripts and docs.
 #pragma once
 #include <nlohmann/json.hpp>
+
+#include "apps/common/imp_flags.h"
 #include <optional>
 #include <variant>
 #include <string>
@@ -52,11 +54,7 @@ struct TrainOptions {
   // PAD-Net (PADNET.md): which convs are dynamic, and how the mask is chosen.
   std::string conv = "pad";  // static|dynamic|pad
   int64_t kernels = 4;       // K
-  double kappa = 0.3;        // target dynamic ratio (pad)
-  int64_t imp_iters = 5;     // T; 0 keeps the current mask (e.g. one loaded with --init-from)
-  std::string imp_schedule = "exp", imp_scope = "global", imp_scorer = "grad";
-  int64_t imp_batches = 10;
-  bool no_scale = false;
+  ImpFlags imp;              // --kappa, --imp-*, --no-scale
   int64_t attn_reduction = 4;
   double temp_start = 30, temp_end = 1, temp_epochs = 10;  // linear per-iteration annealing
   std::string dyconv_impl = "grouped";                     // grouped|kmix

@@ -15,7 +15,7 @@ namespace cherry {
 ConvFactory conv_factory_from(const TrainOptions& o) {
   DynamicConvOptions d;
   d.kernels = o.kernels;
-  d.pad.scale = !o.no_scale;
+  d.pad.scale = !o.imp.no_scale;
   d.attn_reduction = o.attn_reduction;
   d.temperature = o.temp_start;
   d.impl = o.dyconv_impl == "kmix" ? DynamicConvImpl::kmix : DynamicConvImpl::grouped;
@@ -26,7 +26,7 @@ std::string conv_description(const TrainOptions& o) {
   if (o.conv == "static") return "static";
   std::string s = cat(o.conv, " (K=", o.kernels, ", attention C_in/", o.attn_reduction);
   if (o.conv == "pad")
-    s += cat(", kappa ", o.kappa, ", IMP ", o.imp_scorer, " T=", o.imp_iters, " ", o.imp_schedule, " ", o.imp_scope, o.no_scale ? ", no scale factors" : "");
+    s += ", " + o.imp.describe();
   return s + cat(", tau ", o.temp_start, " -> ", o.temp_end, " over ", o.temp_epochs, " epochs, ", o.dyconv_impl, " execution)");
 }
 
@@ -37,11 +37,7 @@ double temperature_at(const TrainOptions& o, int64_t step, int64_t steps_per_epo
 }
 
 void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOptions& o, RunDir& run) {
-  ImpOptions io;
-  io.kappa = o.kappa, io.iterations = o.imp_iters, io.batches = o.imp_batches, io.seed = o.seed;
-  io.schedule = parse_imp_schedule(o.imp_schedule);
-  io.scope = parse_imp_scope(o.imp_scope);
-  io.scorer = parse_imp_scorer(o.imp_scorer);
+  ImpOptions io = o.imp.options(o.seed);
   // Scoring batches: the first imp_batches of a shuffled pass with a seed of their own.
   std::vector<Batch> batches;
   if (io.scorer == ImpScorer::grad) {
@@ -63,7 +59,7 @@ void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOpt
     int64_t flips = 0;
     for (const auto& l : it.layers) flips += l.flips;
     std::printf("  IMP %lld/%lld (%s, %s): target kappa %.4f, achieved %.4f, %lld mask flips\n", static_cast<long long>(it.iteration),
-                static_cast<long long>(io.iterations), o.imp_scorer.c_str(), o.imp_scope.c_str(), it.target_kappa, it.achieved_kappa,
+                static_cast<long long>(io.iterations), o.imp.scorer.c_str(), o.imp.scope.c_str(), it.target_kappa, it.achieved_kappa,
                 static_cast<long long>(flips));
   }
   std::fflush(stdout);

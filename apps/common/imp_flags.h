@@ -1,0 +1,26 @@
+// The PAD/IMP flags both apps share (--kappa, --imp-*, --no-scale), their JSON for config.json,
+// and the conversion to the library's ImpOptions.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "layers/imp.h"
+
+namespace cherry {
+
+struct ImpFlags {
+  double kappa = 0.3;
+  int64_t iters = 5;  // T; 0 keeps the current mask
+  std::string schedule = "exp", scope = "global", scorer = "grad";
+  int64_t batches = 10;
+  bool no_scale = false;
+
+  nlohmann::json to_json() const;
+  ImpOptions options(uint64_t seed) const;
+  std::string describe() const;  // "kappa 0.3, IMP grad T=5 exp global"
+};
+
+void add_imp_flags(CLI::Option_group* group, ImpFlags& f);
+
+}  // namespace cherry
