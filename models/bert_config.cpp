@@ -86,6 +86,10 @@ BertConfig BertConfig::from_json_text(const std::string& text, const std::string
   }
   if (auto it = j.find("id2label"); it != j.end() && it->is_object() && !it->empty()) c.num_labels = int64_t(it->size());
   read(j, "num_labels", c.num_labels, source);
+  std::string problem;  // Hugging Face picks the loss from it; Cherry has cross-entropy and MSE
+  read(j, "problem_type", problem, source);
+  CHERRY_CHECK(problem.empty() || problem == "single_label_classification" || problem == "regression", kOp, source,
+               ": unsupported \"problem_type\" \"", problem, "\" (supported: single_label_classification, regression)");
   std::string position = "absolute";
   read(j, "position_embedding_type", position, source);
   CHERRY_CHECK(position == "absolute", kOp, source, ": unsupported \"position_embedding_type\" \"", position,

@@ -123,6 +123,7 @@ TEST_CASE("BertConfig: reads Hugging Face config.json, and wrong values name the
   CHECK(has(error_of([] { BertConfig::from_json_text(R"({"position_embedding_type": "relative_key"})", "c.json"); }),
             "position_embedding_type"));
   CHECK(has(error_of([] { BertConfig::from_json_text(R"({"model_type": "gpt2"})", "c.json"); }), "expected \"bert\""));
+  CHECK(has(error_of([] { BertConfig::from_json_text(R"({"problem_type": "multi_label_classification"})", "c.json"); }), "problem_type"));
   CHECK(has(error_of([] { BertConfig::from_json_text("{oops", "c.json"); }), "c.json: not valid JSON"));
   CHECK(has(error_of([] { BertConfig::from_file("/nonexistent/config.json"); }), "/nonexistent/config.json: cannot open"));
   CHECK(BertConfig::from_json_text(R"({"hidden_act": "relu", "classifier_dropout": 0.3})").head_dropout() == 0.3);
