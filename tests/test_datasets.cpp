@@ -47,7 +47,7 @@ Image gradient_image(int64_t h, int64_t w, int64_t c) {
 
 }  // namespace
 
-TEST_CASE("idx: gzip and plain files round trip; Fashion-MNIST layout from a tiny folder") {
+TEST_CASE("idx: gzip and plain files round trip, and Fashion-MNIST layout from a tiny folder") {
   TempDir dir;
   std::vector<uint8_t> pixels(3 * 4 * 4), labels{2, 0, 9};
   for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 5);
@@ -190,7 +190,7 @@ TEST_CASE("jpeg: corrupt, truncated and non-JPEG input throw naming the file") {
   CHECK_THROWS_NAMING(decode_jpeg(good.data(), good.size(), "big", 32 * 31), "over the limit");
 }
 
-TEST_CASE("archive: unpacks once behind a marker; traversal, absolute paths and links are rejected") {
+TEST_CASE("archive: unpacks once behind a marker, and traversal, absolute paths and links are rejected") {
   TempDir dir;
   const fs::path cache = dir.path / "cache";
   write_tar_gz(dir.file("data.tar.gz"), {{"./README.md", "hi"}, {"train/", "", AE_IFDIR}, {"train/a/1.txt", "one"}, {"train/b/2.txt", "two"}});

@@ -45,7 +45,7 @@ std::vector<float> run(const ImageTransform& t, const Image& im, uint64_t seed) 
 
 }  // namespace
 
-TEST_CASE("image folder: sorted classes and files, skips non-JPEG and hidden entries; cache equals on-demand") {
+TEST_CASE("image folder: sorted classes and files, skips non-JPEG and hidden entries, and cache equals on-demand") {
   TempDir dir;
   const fs::path train = dir.path / "train";
   write_jpeg(train / "dog" / "b.jpg", noise_image(32, 32, 3, 1));

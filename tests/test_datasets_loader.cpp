@@ -78,7 +78,7 @@ std::vector<Seen> run_epochs(DataLoader& loader, int epochs) {
 
 }  // namespace
 
-TEST_CASE("loader: every index exactly once per epoch; shapes, labels, last batch, drop_last") {
+TEST_CASE("loader: every index exactly once per epoch, and shapes, labels, last batch, drop_last") {
   const NoisyDataset ds(103);
   for (bool drop_last : {false, true}) {
     DataLoader loader(ds, {.batch_size = 10, .shuffle = true, .drop_last = drop_last, .seed = 3, .num_workers = 2});
@@ -108,7 +108,7 @@ TEST_CASE("loader: every index exactly once per epoch; shapes, labels, last batc
   for (int64_t i = 0; i < 50; ++i) CHECK(b->indices[size_t(i)] == i);
 }
 
-TEST_CASE("loader: one seed gives bitwise-identical batches; epochs and seeds change the order") {
+TEST_CASE("loader: one seed gives bitwise-identical batches, and epochs and seeds change the order") {
   const NoisyDataset ds(64);
   DataLoader a(ds, {.batch_size = 16, .seed = 5, .num_workers = 2}), b(ds, {.batch_size = 16, .seed = 5, .num_workers = 2});
   const auto ra = run_epochs(a, 2), rb = run_epochs(b, 2);

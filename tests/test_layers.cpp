@@ -79,7 +79,7 @@ TEST_CASE("load_state_dict copies in place and reports missing, unexpected and m
   CHECK(r.mismatched.size() == 1);
 }
 
-TEST_CASE("train/eval reaches every child; BatchNorm counts batches only in training") {
+TEST_CASE("train/eval reaches every child, and BatchNorm counts batches only in training") {
   TwoLayer m;
   m.eval();
   CHECK_FALSE(m.bn->training());

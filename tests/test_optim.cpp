@@ -298,7 +298,7 @@ TEST_CASE("optim state: keys, and a bad checkpoint is refused with every problem
   CHECK(SGD(golden_groups(0.0), {.lr = 0.1}).state_tensors().size() == 5);
 }
 
-TEST_CASE("optim: a parameter without a grad is untouched; steps bump the storage version") {
+TEST_CASE("optim: a parameter without a grad is untouched, and steps bump the storage version") {
   Tensor a = ones({3}).set_requires_grad(true), b = ones({2}).set_requires_grad(true);
   SGD opt({{"a", a}, {"b", b}}, {.lr = 0.5, .momentum = 0.9}, 0.1);
   a.set_grad(full({3}, 2.0));

@@ -57,7 +57,7 @@ void check_against_torchvision(const std::string& arch) {
 TEST_CASE("golden: ResNet-18 matches torchvision (names, shapes, eval forward)") { check_against_torchvision("resnet18"); }
 TEST_CASE("golden: ResNet-50 (bottleneck v1.5) matches torchvision") { check_against_torchvision("resnet50"); }
 
-TEST_CASE("CIFAR ResNets have He et al.'s depth and parameter counts; 1-channel 28x28 input works") {
+TEST_CASE("CIFAR ResNets have He et al.'s depth and parameter counts, and 1-channel 28x28 input works") {
   // 0.27M / 0.46M / 0.85M parameters (with 1x1 projection shortcuts: slightly above option A's).
   for (auto [arch, blocks, lo, hi] : {std::tuple{"resnet20", 3, 0.26e6, 0.28e6}, {"resnet32", 5, 0.46e6, 0.48e6}, {"resnet56", 9, 0.85e6, 0.87e6}}) {
     CAPTURE(arch);

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -26,7 +27,6 @@ using cherry::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
 
 std::string le64(uint64_t n) {
   std::string s(8, '\0');
@@ -237,7 +237,10 @@ TEST_CASE("safetensors: malformed files are rejected with a clear cherry::Error"
   SUBCASE("offsets not a pair") { check_rejects(dir, image("{\"a\":" + kF32x2 + "[0,8,9]}}", 8), "[begin, end]"); }
   SUBCASE("unknown dtype") { check_rejects(dir, image(R"({"a":{"dtype":"F17","shape":[],"data_offsets":[0,4]}})", 4), "unknown dtype"); }
   SUBCASE("unsupported dtype") {
-    check_rejects(dir, image(R"({"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}})", 4), "does not support");
+    check_rejects(dir, image(R"({"a":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}})", 8), "does not support");
+  }
+  SUBCASE("16-bit floats take 2 bytes each") {
+    check_rejects(dir, image(R"({"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,8]}})", 8), "BF16[2] = 4 bytes");
   }
   SUBCASE("negative shape") { check_rejects(dir, image(R"({"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,0]}})", 0), "negative"); }
   SUBCASE("fractional shape") { check_rejects(dir, image(R"({"a":{"dtype":"U8","shape":[1.5],"data_offsets":[0,0]}})", 0), "integers"); }
@@ -324,4 +327,39 @@ TEST_CASE("safetensors: from_buffer parses memory without a file") {
   CHECK(f.get("v").item<int64_t>() == 42);
   CHECK(error_of([] { SafeTensorsFile::from_buffer(nullptr, reinterpret_cast<const uint8_t*>("abc"), 3, "<memory>"); }).find("<memory>") !=
         std::string::npos);
+}
+
+TEST_CASE("safetensors: F16 and BF16 tensors are widened to f32 exactly (normals, subnormals, zeros, inf, NaN)") {
+  TempDir dir;
+  const std::string path = dir.file("half.safetensors");
+  auto u16 = [](std::initializer_list<uint16_t> v) {
+    std::string s;
+    for (uint16_t x : v) s += char(x & 0xFF), s += char(x >> 8);
+    return s;
+  };
+  // F16: 1, -2, 65504 (max), 2^-24 (smallest subnormal), 2^-14 (smallest normal), -0, inf, NaN.
+  // BF16: 1, -5, a large finite value, 2^-133 (subnormal). Read with memcpy, so any alignment works.
+  const std::string header =
+      R"({"h":{"dtype":"F16","shape":[2,4],"data_offsets":[0,16]},"b":{"dtype":"BF16","shape":[4],"data_offsets":[16,24]}})";
+  write_bytes(path, image(header, 0) + u16({0x3C00, 0xC000, 0x7BFF, 0x0001, 0x0400, 0x8000, 0x7C00, 0x7E00}) +
+                        u16({0x3F80, 0xC0A0, 0x7F61, 0x0001}));
+  auto f = SafeTensorsFile::open(path);
+  CHECK(f.entry("h").dtype == DType::f32);
+  CHECK(f.entry("h").stored == StoredAs::f16);
+  Tensor h = f.get("h");
+  CHECK(h.shape() == Shape{2, 4});
+  auto v = h.to_vector<float>();
+  CHECK(v[0] == 1.0f);
+  CHECK(v[1] == -2.0f);
+  CHECK(v[2] == 65504.0f);
+  CHECK(v[3] == std::ldexp(1.0f, -24));
+  CHECK(v[4] == std::ldexp(1.0f, -14));
+  CHECK((v[5] == 0.0f && std::signbit(v[5])));
+  CHECK(std::isinf(v[6]));
+  CHECK(std::isnan(v[7]));
+  auto b = f.get("b").to_vector<float>();
+  CHECK(b[0] == 1.0f);
+  CHECK(b[1] == -5.0f);
+  CHECK(b[2] == std::bit_cast<float>(uint32_t(0x7F610000)));
+  CHECK(b[3] == std::ldexp(1.0f, -133));
 }

@@ -37,7 +37,7 @@ TEST_CASE("views share storage and compute strides like PyTorch") {
   CHECK(t.transpose(0, 2).contiguous().is_contiguous());
 }
 
-TEST_CASE("view refuses what needs a copy; reshape copies") {
+TEST_CASE("view refuses what needs a copy, and reshape copies") {
   Tensor t = arange(12, DType::f32).reshape({3, 4}).transpose(0, 1);
   CHECK_THROWS_AS(t.view({12}), Error);
   Tensor r = t.reshape({12});
@@ -73,7 +73,7 @@ TEST_CASE("dtype and device mismatches are errors that name both tensors") {
   }
 }
 
-TEST_CASE("RNG: same seed, same numbers; different seed, different numbers") {
+TEST_CASE("RNG: same seed, same numbers, and different seed, different numbers") {
   Generator g1(123), g2(123), g3(124);
   Tensor a = randn({100}, DType::f32, kCPU, g1), b = randn({100}, DType::f32, kCPU, g2), c = randn({100}, DType::f32, kCPU, g3);
   CHECK(a.to_vector<float>() == b.to_vector<float>());

@@ -119,7 +119,7 @@ TEST_CASE("resume equals the uninterrupted run, bit for bit (mid-epoch interrupt
   }
 }
 
-TEST_CASE("train_resnet refuses to reuse a run directory without --overwrite; eval-only and init-from load weights") {
+TEST_CASE("train_resnet refuses to reuse a run directory without --overwrite, and eval-only and init-from load weights") {
   test::TempDir tmp;
   const std::string dir = tmp.file("refuse");
   TrainResult r = run_train_resnet(tiny(dir));
