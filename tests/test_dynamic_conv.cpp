@@ -115,7 +115,7 @@ TEST_CASE("DynamicConv2d: grouped and kmix executions equal a per-sample loop ov
   }
 }
 
-TEST_CASE("DynamicConv2d: attention is a distribution; high temperature makes it near-uniform") {
+TEST_CASE("DynamicConv2d: attention is a distribution, and high temperature makes it near-uniform") {
   DynamicConv2d l(conv_opts(8, 4, 3, 1, 1, 1, false), dy_opts(DynamicMode::dynamic, DynamicConvImpl::grouped));
   Generator g(2);
   Tensor x = randn({5, 8, 6, 6}, DType::f32, kCPU, g);

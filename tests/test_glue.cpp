@@ -22,7 +22,7 @@ std::vector<GlueExample> parse(GlueTask task, GlueSplit split, std::string_view 
 
 }  // namespace
 
-TEST_CASE("glue: every official file reads with its official row count; labels as HF numbers them") {
+TEST_CASE("glue: every official file reads with its official row count, and labels as HF numbers them") {
   for (GlueTask task : {GlueTask::cola, GlueTask::sst2, GlueTask::mrpc, GlueTask::stsb, GlueTask::rte}) {
     const GlueTaskInfo& info = glue_task_info(task);
     for (GlueSplit split : {GlueSplit::train, GlueSplit::dev, GlueSplit::test}) {
@@ -136,7 +136,7 @@ TEST_CASE("glue: malformed files throw naming file:line and the problem") {
   CHECK_THROWS_NAMING(read_glue(GlueTask::rte, GlueSplit::train, dir.path.string()), "train.tsv");
 }
 
-TEST_CASE("glue metrics: HF's keys and order; values equal sklearn / scipy") {
+TEST_CASE("glue metrics: HF's keys and order, and values equal sklearn / scipy") {
   // Expected values: sklearn 1.9.1 matthews_corrcoef / f1_score / accuracy_score and scipy 1.17.1
   // pearsonr / spearmanr on these arrays (python3, float64), printed with repr().
   const std::vector<double> labels{1, 1, 0, 1, 0, 0, 1, 1, 1, 0}, preds{1, 0, 0, 1, 1, 0, 1, 1, 0, 0};

@@ -45,7 +45,7 @@ TEST_CASE("IMP: kappa schedules end at the target") {
   CHECK_THROWS_WITH_AS(parse_imp_scorer("taylor"), doctest::Contains("expected grad, random or magnitude"), Error);
 }
 
-TEST_CASE("IMP: top-k keeps exactly k entries across layers; ties go to the lower index") {
+TEST_CASE("IMP: top-k keeps exactly k entries across layers, and ties go to the lower index") {
   std::vector<Tensor> s = {from_vector<double>({0.5, 0.1, 0.5, 0.9}, {4}), from_vector<double>({0.5, 0.0}, {2})};
   auto m = top_entries_mask(s, 3);
   CHECK(m[0].to_vector<float>() == std::vector<float>{1, 0, 1, 1});
@@ -114,7 +114,7 @@ TEST_CASE("IMP: gradient scores are |sum of dL/dM| and favour entries whose stat
   CHECK(amax(scores[3]).item<double>() < 1e-7);
 }
 
-TEST_CASE("IMP: random and magnitude scorers reach the target; random depends on its seed") {
+TEST_CASE("IMP: random and magnitude scorers reach the target, and random depends on its seed") {
   ResNet model = small_padnet();
   auto layers = pad_layers(model);
   ImpOptions o;

@@ -55,7 +55,7 @@ TEST_CASE("MoeLinear: float64 gradient check of outputs and balance loss (noisy 
   }
 }
 
-TEST_CASE("MoeLinear: one expert is the dense layer; upcycled experts reproduce it for any routing") {
+TEST_CASE("MoeLinear: one expert is the dense layer, and upcycled experts reproduce it for any routing") {
   Generator g(1);
   Tensor w = randn({4, 6}, DType::f32, kCPU, g), b = randn({4}, DType::f32, kCPU, g), x = randn({2, 5, 6}, DType::f32, kCPU, g);
   MoeLinear one(6, 4, moe_opts(1, 1));

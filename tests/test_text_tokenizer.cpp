@@ -39,7 +39,7 @@ void truncate_reference(std::vector<int64_t>& a, std::vector<int64_t>& b, int64_
 
 }  // namespace
 
-TEST_CASE("unicode: UTF-8 decoding replaces malformed bytes; Python's character classes") {
+TEST_CASE("unicode: UTF-8 decoding replaces malformed bytes, and Python's character classes") {
   CHECK(utf8_to_u32("a\xC3\xA9\xE4\xB8\xAD\xF0\x9F\x98\x80") == U"a\u00E9\u4E2D\U0001F600");
   CHECK(utf8_to_u32("x\xFFy") == U"x\uFFFDy");
   CHECK(utf8_to_u32("\xC3") == U"\uFFFD");                // truncated sequence
@@ -170,7 +170,7 @@ TEST_CASE("encode: [CLS] a [SEP] b [SEP], token types, truncation") {
   CHECK_THROWS_AS(truncate_longest_first(a, b, 5), Error);
 }
 
-TEST_CASE("vocab.txt: ids are line numbers; bad files throw naming the file and the problem") {
+TEST_CASE("vocab.txt: ids are line numbers, and bad files throw naming the file and the problem") {
   const Vocab v = Vocab::parse("[PAD]\r\n[UNK]\r\nx\ry\n", "v.txt", {"[UNK]"});  // CRLF and CR line ends (as Python reads them)
   CHECK(v.size() == 4);
   CHECK(v.id("x") == 2);
