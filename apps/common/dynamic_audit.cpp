@@ -4,6 +4,7 @@
 
 #include "autograd/ops.h"
 #include "layers/dynamic_conv2d.h"
+#include "layers/moe_linear.h"
 
 namespace cherry {
 
@@ -36,6 +37,14 @@ nlohmann::json dynamic_layer_stats(const NamedPadLayers& layers) {
         j["attn_collapsed"] = collapsed_fraction(conv->last_attention(), kCollapseThreshold);
         j["attn_mean"] = mean(conv->last_attention().to(DType::f64), {0}).to_vector<double>();
       }
+    }
+    if (auto moe = std::dynamic_pointer_cast<MoeLinear>(l)) {
+      const auto& r = moe->last_routing();
+      int64_t dead = 0;
+      for (auto n : r.tokens_per_expert) dead += n == 0;
+      j["experts"] = moe->experts(), j["top_k"] = moe->top_k(), j["tokens"] = r.tokens;
+      j["tokens_per_expert"] = r.tokens_per_expert, j["dead_experts"] = dead, j["router_entropy"] = r.router_entropy;
+      if (moe->balance_loss().defined()) j["balance_loss"] = moe->balance_loss().item<float>();
     }
     entries += l->weight_numel(), dynamic += l->dynamic_entries();
     out.push_back(std::move(j));

@@ -15,7 +15,8 @@ double collapsed_fraction(const Tensor& pi, double threshold = 0.99);
 inline constexpr double kCollapseThreshold = 0.99;
 
 // One object: {"kappa": global, "layers": [{name, kappa, lambda_d, lambda_s, K, entries, ...}]},
-// with attention statistics of each layer's last forward pass where it has one.
+// with the attention statistics (DY-Conv) or routing statistics (MoE: tokens per expert, dead
+// experts, router entropy, balance loss) of each layer's last forward pass.
 nlohmann::json dynamic_layer_stats(const NamedPadLayers& layers);
 nlohmann::json imp_iteration_json(const ImpIteration& it);
 

@@ -1,0 +1,331 @@
+#include "apps/finetune_bert/trainer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "apps/common/atomic_file.h"
+#include "apps/common/build_info.h"
+#include "apps/common/dynamic_audit.h"
+#include "autograd/ops.h"
+#include "core/rng.h"
+#include "datasets/glue.h"
+#include "datasets/glue_metrics.h"
+#include "datasets/text_loader.h"
+#include "models/bert_checkpoint.h"
+#include "models/bert_moe.h"
+#include "models/padnet.h"
+#include "optim/adamw.h"
+
+namespace cherry {
+
+namespace {
+namespace fs = std::filesystem;
+
+// Random token ids of the task's shape: max_seq_length tokens, random labels (--synthetic).
+GlueData synthetic_glue(GlueTask task, GlueSplit split, int64_t rows) {
+  GlueData d;
+  d.task = task, d.split = split, d.path = "synthetic";
+  Generator g(uint64_t(split) + 17);
+  const auto& info = glue_task_info(task);
+  for (int64_t i = 0; i < rows; ++i) {
+    GlueExample e;
+    e.index = i;
+    if (info.regression) e.score = 5.0 * g.uniform();
+    else e.label = int64_t(g.below(uint64_t(info.num_labels())));
+    d.examples.push_back(e);
+  }
+  return d;
+}
+
+std::vector<Encoding> synthetic_encodings(int64_t rows, int64_t length, int64_t vocab, uint64_t seed) {
+  Generator g(seed);
+  std::vector<Encoding> out(static_cast<size_t>(rows));
+  for (auto& e : out)
+    for (int64_t t = 0; t < length; ++t) {
+      e.input_ids.push_back(1 + int64_t(g.below(uint64_t(vocab - 1))));  // any id but [PAD] (0)
+      e.token_type_ids.push_back(t < length / 2 ? 0 : 1);
+    }
+  return out;
+}
+
+struct TextSet {
+  GlueData data;
+  std::vector<Encoding> enc;
+};
+
+class BertTask final : public TrainTask {
+ public:
+  explicit BertTask(const FinetuneOptions& o) : o_(o), task_(parse_glue_task(o.task)), info_(glue_task_info(task_)) {
+    load_data();
+    build_model();
+    train_loader_ = std::make_unique<TextLoader>(train_.enc, pad_id_, TextLoaderOptions{o.batch_size, !o.overfit_batch, o.seed});
+    int64_t total = o.epochs * train_loader_->batches_per_epoch();
+    if (o.max_steps > 0) total = std::min(total, o.max_steps);
+    imp_after_ = o.imp_after >= 0 ? o.imp_after : total / 10;
+  }
+
+  BertForSequenceClassification& bert() { return *model_; }
+  Module& model() override { return *model_; }
+  int64_t steps_per_epoch() const override { return train_loader_->batches_per_epoch(); }
+  DataPosition data_position() const override { return {train_loader_->epoch(), train_loader_->batch()}; }
+  void set_data_position(const DataPosition& p) override { train_loader_->set_position(p.epoch, p.batch); }
+
+  std::optional<TrainBatch> forward_next(int64_t step) override {
+    std::optional<TextLoaderBatch> b;
+    if (o_.overfit_batch) {
+      if (!fixed_) fixed_ = train_loader_->next();
+      b = fixed_;
+    } else {
+      b = train_loader_->next();
+      if (!b) return std::nullopt;
+    }
+    if (o_.log_batches) run_->append_jsonl("batch_indices.jsonl", {{"step", step + 1}, {"indices", b->indices}});
+    Tensor labels = glue_labels(train_.data, b->indices);
+    Tensor logits = model_->forward(b->text.input_ids, b->text.attention_mask, b->text.token_type_ids);
+    TrainBatch r{model_->loss(logits, labels), int64_t(b->indices.size()), -1};
+    if (!moe_.empty() && o_.balance_coef > 0) r.loss = r.loss + o_.balance_coef * total_balance_loss(moe_);
+    if (!info_.regression) {
+      NoGradGuard ng;
+      r.correct = sum(eq(argmax(logits, 1), labels).to(DType::i64)).item<int64_t>();
+    }
+    return r;
+  }
+
+  Evaluation evaluate() override {
+    std::vector<double> preds = predict(dev_), labels;
+    for (const auto& e : dev_.data.examples) labels.push_back(info_.regression ? e.score : double(e.label));
+    Evaluation ev;
+    ev.loss = last_eval_loss_;
+    ev.samples = int64_t(preds.size());
+    GlueMetrics m = glue_metrics(task_, preds, labels);
+    ev.metrics = m.values;
+    ev.primary = m.primary_key;
+    return ev;
+  }
+
+  void on_start(RunDir& run, bool from_checkpoint) override {
+    run_ = &run;
+    std::printf("finetune_bert: %s on %s (%s train / %zu dev%s)%s\n", o_.model.c_str(), std::string(info_.name).c_str(),
+                std::to_string(train_.enc.size()).c_str(), dev_.enc.size(), test_ ? cat(" / ", test_->enc.size(), " test").c_str() : "",
+                o_.synthetic ? " [synthetic]" : "");
+    const BertConfig& c = model_->config();
+    std::printf("  model: BERT %lld layers, hidden %lld, %lld heads, vocab %lld; %s\n", static_cast<long long>(c.num_hidden_layers),
+                static_cast<long long>(c.hidden_size), static_cast<long long>(c.num_attention_heads), static_cast<long long>(c.vocab_size),
+                load_report_.c_str());
+    std::printf("  ffn: %s\n", moe_description().c_str());
+    std::printf("  optimizer: AdamW lr %g wd %g warm-up %.0f%%, linear decay, clip %g  epochs %lld x %lld steps, batch %lld, max length %lld%s\n",
+                o_.lr, o_.weight_decay, 100 * o_.warmup_ratio, o_.grad_clip, static_cast<long long>(o_.epochs),
+                static_cast<long long>(steps_per_epoch()), static_cast<long long>(o_.batch_size), static_cast<long long>(o_.max_seq_length),
+                o_.no_dropout ? ", dropout off" : "");
+    std::printf("  runtime: %s\n  run dir: %s\n", runtime_.c_str(), run.path().c_str());
+    imp_done_ = from_checkpoint && loaded_partitioned();
+    write_model_summary(run);
+  }
+
+  void before_step(int64_t step) override {
+    if (o_.ffn != "pad" || imp_done_ || step != imp_after_ || o_.imp.iters == 0 || o_.imp.kappa >= 1.0) return;
+    run_imp(step);
+    imp_done_ = true;
+  }
+
+  void on_log(RunDir& run, int64_t step, int64_t epoch) override {
+    if (moe_.empty()) return;
+    nlohmann::json d = dynamic_layer_stats(pad_layers(*model_));
+    d["step"] = step, d["epoch"] = epoch;
+    d["balance_loss"] = total_balance_loss(moe_).item<float>();
+    run.append_jsonl("dynamic.jsonl", d);
+  }
+
+  void on_finish(RunDir& run) override {
+    if (!moe_.empty()) run.write_json("dynamic_summary.json", dynamic_layer_stats(pad_layers(*model_)));
+    if (!test_ || !o_.predict) return;
+    std::vector<double> preds = predict(*test_);
+    std::string out = "index\tprediction\n";
+    for (size_t i = 0; i < preds.size(); ++i) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3f", preds[i]);
+      out += cat(i, "\t", info_.regression ? std::string(buf) : std::string(info_.label_names[size_t(preds[i])]), "\n");
+    }
+    write_file_atomic(run.file(cat("predict_results_", info_.name, ".txt")), out);
+    std::printf("predictions for %zu test examples written to %s\n", preds.size(),
+                run.file(cat("predict_results_", info_.name, ".txt")).c_str());
+  }
+
+  std::string runtime_;
+
+ private:
+  void load_data() {
+    const std::string vocab = o_.model + "/vocab.txt";
+    if (o_.synthetic) {
+      pad_id_ = 0;
+      const int64_t vocab_size = BertConfig::from_file(o_.model + "/config.json").vocab_size;
+      train_.data = synthetic_glue(task_, GlueSplit::train, info_.official_rows[0]);
+      train_.enc = synthetic_encodings(int64_t(train_.data.examples.size()), o_.max_seq_length, vocab_size, o_.seed);
+      dev_.data = synthetic_glue(task_, GlueSplit::dev, info_.official_rows[1]);
+      dev_.enc = synthetic_encodings(int64_t(dev_.data.examples.size()), o_.max_seq_length, vocab_size, o_.seed + 1);
+    } else {
+      BertTokenizer tok(vocab);
+      pad_id_ = tok.pad_id();
+      train_.data = read_glue(task_, GlueSplit::train, o_.data);
+      dev_.data = read_glue(task_, GlueSplit::dev, o_.data);
+      train_.enc = encode_glue(tok, train_.data, o_.max_seq_length);
+      dev_.enc = encode_glue(tok, dev_.data, o_.max_seq_length);
+      const std::string test_path = glue_file_path(task_, GlueSplit::test, o_.data);
+      if (fs::exists(test_path)) {
+        test_ = TextSet{read_glue(task_, GlueSplit::test, o_.data), {}};
+        test_->enc = encode_glue(tok, test_->data, o_.max_seq_length);
+      }
+    }
+    truncate(train_, o_.max_train_samples);
+    truncate(dev_, o_.max_eval_samples);
+  }
+  static void truncate(TextSet& s, int64_t n) {
+    if (n <= 0 || n >= int64_t(s.enc.size())) return;
+    s.enc.resize(size_t(n));
+    s.data.examples.resize(size_t(n));
+  }
+
+  void build_model() {
+    BertConfig c = BertConfig::from_file(o_.model + "/config.json");
+    c.num_labels = info_.num_labels();
+    CHERRY_CHECK(o_.max_seq_length <= c.max_position_embeddings, "finetune_bert", "--max-seq-length ", o_.max_seq_length,
+                 " exceeds the model's max_position_embeddings (", c.max_position_embeddings, ") in ", o_.model, "/config.json");
+    if (o_.no_dropout) c.hidden_dropout_prob = c.attention_probs_dropout_prob = 0, c.classifier_dropout = 0.0;
+    manual_seed(o_.seed);  // the fresh head's initialisation
+    auto dense = std::make_shared<BertForSequenceClassification>(c);
+    // A classifier trained for another label set is replaced by a fresh one (Hugging Face's
+    // ignore_mismatched_sizes); any other mismatch is an error.
+    BertLoadOptions lo;
+    lo.allow_mismatched = true;
+    BertLoadReport r = load_bert_weights(*dense, o_.model + "/model.safetensors", lo);
+    for (const auto& m : r.problems.mismatched)
+      CHERRY_CHECK(m.starts_with("classifier."), "finetune_bert", o_.model, "/model.safetensors: ", m);
+    load_report_ = r.str();
+    if (o_.ffn == "dense") {
+      model_ = dense;
+      return;
+    }
+    MoeOptions mo;
+    mo.experts = o_.experts, mo.top_k = o_.top_k;
+    mo.pad.mode = o_.ffn == "pad" ? DynamicMode::pad : DynamicMode::dynamic;
+    mo.pad.scale = !o_.imp.no_scale;
+    model_ = upcycle_to_moe(*dense, mo);
+    moe_ = moe_layers(*model_);
+  }
+
+  bool loaded_partitioned() const {
+    for (auto& [name, l] : pad_layers(*model_))
+      if (l->is_pad() && l->dynamic_entries() < l->weight_numel()) return true;
+    return false;
+  }
+
+  std::string moe_description() const {
+    if (o_.ffn == "dense") return "dense";
+    std::string s = cat(o_.ffn, " (", o_.experts, " experts upcycled from the dense FFN, top-", o_.top_k, ", balance ", o_.balance_coef);
+    if (o_.ffn == "pad") s += cat(", ", o_.imp.describe(), ", IMP after ", imp_after_, " steps");
+    return s + ")";
+  }
+
+  void write_model_summary(RunDir& run) {
+    const ParameterCounts c = count_parameters(*model_);
+    const nlohmann::json j = {{"trainable_parameters", c.trainable}, {"dynamic_parameters", c.dynamic}, {"static_parameters", c.static_},
+                              {"stored_parameters", c.stored()}, {"kappa", c.kappa()}, {"dynamic_layers", moe_.size()}};
+    run.write_json("model.json", j);
+    std::printf("  parameters: %.2fM trainable; stored %.2fM = %.2fM static + %.2fM dynamic (kappa %.3f over %zu MoE layers)\n",
+                double(c.trainable) / 1e6, double(c.stored()) / 1e6, double(c.static_) / 1e6, double(c.dynamic) / 1e6, c.kappa(), moe_.size());
+    std::fflush(stdout);
+  }
+
+  // PADNET.md §4 (ours for upcycled MoE): IMP after imp_after steps of fully dynamic fine-tuning,
+  // scored on training batches of a loader of its own, model in eval mode; then M stays fixed.
+  void run_imp(int64_t step) {
+    TextLoader scoring(train_.enc, pad_id_, TextLoaderOptions{o_.batch_size, true, o_.seed ^ 0x1395u});
+    std::vector<TextLoaderBatch> batches;
+    while (int64_t(batches.size()) < o_.imp.batches)
+      if (auto b = scoring.next()) batches.push_back(std::move(*b));
+      else break;
+    model_->eval();
+    auto loss_of_batch = [&](int64_t i) {
+      const TextLoaderBatch& b = batches[size_t(i)];
+      Tensor logits = model_->forward(b.text.input_ids, b.text.attention_mask, b.text.token_type_ids);
+      return model_->loss(logits, glue_labels(train_.data, b.indices));
+    };
+    ImpOptions io = o_.imp.options(o_.seed);
+    io.batches = int64_t(batches.size());
+    auto report = cherry::run_imp(pad_layers(*model_), io, loss_of_batch);
+    model_->zero_grad();
+    model_->train();
+    for (const auto& it : report) {
+      run_->append_jsonl("imp.jsonl", imp_iteration_json(it));
+      std::printf("  IMP %lld/%lld at step %lld (%s, %s): target kappa %.4f, achieved %.4f\n", static_cast<long long>(it.iteration),
+                  static_cast<long long>(io.iterations), static_cast<long long>(step), o_.imp.scorer.c_str(), o_.imp.scope.c_str(),
+                  it.target_kappa, it.achieved_kappa);
+    }
+    write_model_summary(*run_);
+  }
+
+  // Predicted class ids (or regression values) for a split, in order; sets last_eval_loss_.
+  std::vector<double> predict(const TextSet& s) {
+    const bool was_training = model_->training();
+    model_->eval();
+    NoGradGuard ng;
+    TextLoader loader(s.enc, pad_id_, TextLoaderOptions{o_.batch_size, false, 0});
+    std::vector<double> out;
+    double loss_sum = 0;
+    const bool labelled = s.data.labelled();
+    while (auto b = loader.next()) {
+      Tensor logits = model_->forward(b->text.input_ids, b->text.attention_mask, b->text.token_type_ids);
+      if (labelled) loss_sum += model_->loss(logits, glue_labels(s.data, b->indices)).item<float>() * double(b->indices.size());
+      const Tensor p = info_.regression ? logits.reshape({-1}).to(DType::f64) : argmax(logits, 1).to(DType::f64);
+      for (double v : p.to_vector<double>()) out.push_back(v);
+    }
+    model_->train(was_training);
+    last_eval_loss_ = out.empty() ? 0 : loss_sum / double(out.size());
+    return out;
+  }
+
+  const FinetuneOptions& o_;
+  GlueTask task_;
+  const GlueTaskInfo& info_;
+  TextSet train_, dev_;
+  std::optional<TextSet> test_;
+  int64_t pad_id_ = 0;
+  std::shared_ptr<BertForSequenceClassification> model_;
+  std::vector<std::shared_ptr<MoeLinear>> moe_;
+  std::string load_report_;
+  std::unique_ptr<TextLoader> train_loader_;
+  std::optional<TextLoaderBatch> fixed_;
+  int64_t imp_after_ = 0;
+  bool imp_done_ = false;
+  double last_eval_loss_ = 0;
+  RunDir* run_ = nullptr;  // set by on_start
+};
+}  // namespace
+
+TrainResult run_finetune_bert(const FinetuneOptions& o) {
+  const std::string runtime = setup_runtime(o.threads);
+  CHERRY_CHECK(o.device == "cpu", "finetune_bert", "--device cuda: the CUDA backend lacks the kernels BERT needs yet; use --device cpu");
+  CHERRY_CHECK(fs::exists(o.model + "/config.json"), "finetune_bert", "no BERT model in '", o.model,
+               "' (config.json missing): run `python3 scripts/fetch_bert.py` or pass --model DIR (a Hugging Face BERT folder)");
+  BertTask task(o);
+  task.runtime_ = runtime;
+  auto groups = decay_groups(task.model().named_parameters(), o.weight_decay, true);
+  AdamW optim(groups, AdamWOptions{o.lr});
+  const int64_t steps = o.epochs * task.steps_per_epoch();
+  const int64_t warmup = int64_t(std::ceil(o.warmup_ratio * double(steps)));
+  std::shared_ptr<const LrSchedule> schedule = std::make_shared<LinearDecayLr>(o.lr, std::max<int64_t>(1, steps - warmup));
+  if (warmup > 0) schedule = std::make_shared<WarmupLr>(schedule, warmup, 0.0);
+  LoopOptions lo;
+  lo.app = "finetune_bert";
+  lo.run_dir = o.run_dir, lo.resume = o.resume, lo.init_from = o.init_from;
+  lo.overwrite = o.overwrite, lo.eval_only = o.eval_only, lo.overfit_batch = o.overfit_batch;
+  lo.epochs = o.epochs, lo.max_steps = o.max_steps, lo.log_every = o.log_every, lo.save_every = o.save_every;
+  lo.keep_last = o.keep_last, lo.grad_clip = o.grad_clip;
+  lo.unit = "seq/s";
+  lo.metric_prefix = "eval_";
+  return run_train_loop(task, optim, *schedule, lo, o.to_json());
+}
+
+}  // namespace cherry
