@@ -43,21 +43,19 @@ void MoeLinear::upcycle_from(const Tensor& weight, const Tensor& b) {
   if (is_pad()) static_weight.copy_(weight);
 }
 
-// Shazeer et al.'s noisy top-k gating; also sets balance_loss_ and the routing record.
-Tensor MoeLinear::route(const Tensor& x, Tensor& top_indices) {
-  const int64_t T = x.size(0), E = experts(), k = top_k_;
+MoeRoute noisy_top_k(const Tensor& x, const Tensor& w_gate, const Tensor& w_noise, int64_t k, bool noisy, double noise_epsilon) {
+  const int64_t T = x.size(0), E = w_gate.size(1);
   Tensor clean = matmul(x, w_gate);
   Tensor logits = clean, noise_std;
-  const bool noisy = training() && noisy_;
   if (noisy) {
-    noise_std = softplus(matmul(x, w_noise)) + noise_epsilon_;
+    noise_std = softplus(matmul(x, w_noise)) + noise_epsilon;
     logits = clean + randn({T, E}, x.dtype(), x.device()) * noise_std;
   }
   auto [top_values, top_idx] = topk(logits, std::min(k + 1, E), 1);
-  Tensor gates_k = softmax(top_values.narrow(1, 0, k), 1);
-  top_indices = top_idx.narrow(1, 0, k).contiguous();
-  Tensor gates = scatter_add(zeros({T, E}, x.dtype(), x.device()), 1, top_indices, gates_k);
-
+  MoeRoute r;
+  r.gates_k = softmax(top_values.narrow(1, 0, k), 1);
+  r.top_idx = top_idx.narrow(1, 0, k).contiguous();
+  Tensor gates = scatter_add(zeros({T, E}, x.dtype(), x.device()), 1, r.top_idx, r.gates_k);
   Tensor load;
   if (noisy && k < E) {
     // Smooth load: the probability that each expert stays in the top k under fresh noise.
@@ -69,8 +67,37 @@ Tensor MoeLinear::route(const Tensor& x, Tensor& top_indices) {
     NoGradGuard ng;
     load = sum(gt(gates, zeros({}, gates.dtype(), gates.device())).to(x.dtype()), {0});
   }
-  balance_loss_ = cv_squared(sum(gates, {0})) + cv_squared(load);
-  return gates_k;
+  r.balance_loss = cv_squared(sum(gates, {0})) + cv_squared(load);
+  return r;
+}
+
+Tensor mix_experts(const Tensor& x, const MoeRoute& r, const Tensor& weights, const Tensor& bias, std::vector<int64_t>* tokens_per_expert) {
+  const int64_t T = x.size(0), E = weights.size(0), out = weights.size(1), k = r.top_idx.size(1);
+  // Tokens per expert, in token order: positions into x and into the flattened [T*k] gates.
+  const std::vector<int64_t> chosen = r.top_idx.to(kCPU).to_vector<int64_t>();
+  std::vector<std::vector<int64_t>> tokens(static_cast<size_t>(E)), slots(static_cast<size_t>(E));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t e = chosen[size_t(t * k + j)];
+      tokens[size_t(e)].push_back(t), slots[size_t(e)].push_back(t * k + j);
+    }
+  Tensor flat_gates = r.gates_k.reshape({T * k});
+  std::vector<Tensor> outs, rows;
+  for (int64_t e = 0; e < E; ++e) {
+    if (tokens[size_t(e)].empty()) continue;
+    const int64_t n = int64_t(tokens[size_t(e)].size());
+    Tensor idx = from_vector(tokens[size_t(e)], {n}).to(x.device());
+    Tensor g = index_select(flat_gates, 0, from_vector(slots[size_t(e)], {n}).to(x.device()));
+    Tensor ye = linear(index_select(x, 0, idx), weights.narrow(0, e, 1).squeeze(0), bias.narrow(0, e, 1).squeeze(0));
+    outs.push_back(ye * g.unsqueeze(1));
+    rows.push_back(idx);
+  }
+  if (tokens_per_expert) {
+    tokens_per_expert->clear();
+    for (const auto& t : tokens) tokens_per_expert->push_back(int64_t(t.size()));
+  }
+  Tensor y = zeros({T, out}, x.dtype(), x.device());
+  return rows.empty() ? y : index_add(y, 0, cat(rows, int64_t{0}), cat(outs, int64_t{0}));
 }
 
 Tensor MoeLinear::forward(const Tensor& x_in) {
@@ -78,39 +105,16 @@ Tensor MoeLinear::forward(const Tensor& x_in) {
   Shape out_shape = x_in.shape();
   out_shape.back() = out_;
   Tensor x = x_in.reshape({-1, in_});
-  const int64_t T = x.size(0), E = experts(), k = top_k_;
-  Tensor top_idx;
-  Tensor gates_k = route(x, top_idx);  // [T, k]
-
-  // Tokens per expert, in token order: positions into x and into the flattened [T*k] gates.
-  const std::vector<int64_t> chosen = top_idx.to(kCPU).to_vector<int64_t>();
-  std::vector<std::vector<int64_t>> tokens(static_cast<size_t>(E)), slots(static_cast<size_t>(E));
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t j = 0; j < k; ++j) {
-      const int64_t e = chosen[size_t(t * k + j)];
-      tokens[size_t(e)].push_back(t), slots[size_t(e)].push_back(t * k + j);
-    }
-  Tensor flat_gates = gates_k.reshape({T * k}), dyn = dynamic_factors();
-  std::vector<Tensor> outs, rows;
-  for (int64_t e = 0; e < E; ++e) {
-    if (tokens[size_t(e)].empty()) continue;
-    const int64_t n = int64_t(tokens[size_t(e)].size());
-    Tensor idx = from_vector(tokens[size_t(e)], {n}).to(x.device());
-    Tensor g = index_select(flat_gates, 0, from_vector(slots[size_t(e)], {n}).to(x.device()));
-    Tensor ye = linear(index_select(x, 0, idx), dyn.narrow(0, e, 1).squeeze(0), bias.narrow(0, e, 1).squeeze(0));
-    outs.push_back(ye * g.unsqueeze(1));
-    rows.push_back(idx);
-  }
-  Tensor y = zeros({T, out_}, x.dtype(), x.device());
-  if (!rows.empty()) y = index_add(y, 0, cat(rows, int64_t{0}), cat(outs, int64_t{0}));
+  const int64_t T = x.size(0), E = experts();
+  MoeRoute r = noisy_top_k(x, w_gate, w_noise, top_k_, training() && noisy_, noise_epsilon_);
+  balance_loss_ = r.balance_loss;
+  Tensor y = mix_experts(x, r, dynamic_factors(), bias, &routing_.tokens_per_expert);
   if (is_pad()) y = y + matmul(x, static_part().transpose(0, 1));
 
   {  // audit record
     NoGradGuard ng;
     routing_.tokens = T;
-    routing_.tokens_per_expert.assign(size_t(E), 0);
-    for (int64_t e = 0; e < E; ++e) routing_.tokens_per_expert[size_t(e)] = int64_t(tokens[size_t(e)].size());
-    routing_.gates = scatter_add(zeros({T, E}, x.dtype(), x.device()), 1, top_idx, gates_k.detach()).to(kCPU);
+    routing_.gates = scatter_add(zeros({T, E}, x.dtype(), x.device()), 1, r.top_idx, r.gates_k.detach()).to(kCPU);
     if (E > 1 && T > 0) {
       Tensor p = softmax(matmul(x.detach(), w_gate.detach()).to(DType::f64), 1);
       routing_.router_entropy = -sum(p * log(clamp(p, 1e-300, 1.0))).item<double>() / double(T) / std::log(double(E));

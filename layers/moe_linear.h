@@ -48,14 +48,25 @@ class MoeLinear : public PadLayer {
   Tensor w_gate, w_noise, bias;  // [in, E], [in, E], [E, out]
 
  private:
-  Tensor route(const Tensor& x, Tensor& top_indices);  // -> gates [T, E]
-
   int64_t in_, out_, top_k_;
   double noise_epsilon_;
   bool noisy_;
   Tensor balance_loss_;
   Routing routing_;
 };
+
+// The router and the expert mixing, shared by MoeLinear and its folded deployment form.
+struct MoeRoute {
+  Tensor gates_k;       // [T, k]: softmax over each token's k largest logits
+  Tensor top_idx;       // [T, k] i64: the chosen experts
+  Tensor balance_loss;  // CV^2(importance) + CV^2(load), 0-dim
+};
+// Noisy top-k gating (noise only when `noisy`); x: [T, in], w_gate/w_noise: [in, E].
+MoeRoute noisy_top_k(const Tensor& x, const Tensor& w_gate, const Tensor& w_noise, int64_t k, bool noisy, double noise_epsilon);
+// sum over each token's chosen experts of gate * (x W_e^T + b_e): tokens gathered per expert, one
+// GEMM per expert, scatter-added back. weights: [E, out, in], bias: [E, out].
+Tensor mix_experts(const Tensor& x, const MoeRoute& r, const Tensor& weights, const Tensor& bias,
+                   std::vector<int64_t>* tokens_per_expert = nullptr);
 
 // CV^2 = var / mean^2 (unbiased variance, eps in the denominator), 0 for a single expert.
 Tensor cv_squared(const Tensor& x);

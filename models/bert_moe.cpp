@@ -1,6 +1,7 @@
 #include "models/bert_moe.h"
 
 #include "autograd/ops.h"
+#include "models/padnet.h"
 
 namespace cherry {
 
@@ -29,6 +30,18 @@ std::shared_ptr<BertForSequenceClassification> upcycle_to_moe(const BertForSeque
       CHERRY_CHECK(is_ffn(n) && n.find("attention.output") == std::string::npos, "upcycle", "unexpected difference between the dense and MoE models: ", n);
   moe->train(dense.training());
   return moe;
+}
+
+std::shared_ptr<BertForSequenceClassification> deploy_moe_bert(const BertForSequenceClassification& trained) {
+  auto layers = moe_layers(trained);
+  size_t next = 0;  // the factory is called in construction order, which is the modules' order
+  FfnLinearFactory factory = [&](int64_t, int64_t, FfnRole, int64_t) -> std::shared_ptr<Layer> {
+    CHERRY_CHECK(next < layers.size(), "deploy", "the trained model has fewer MoE layers than FFN linears");
+    return std::make_shared<DeployedMoeLinear>(*layers[next++]);
+  };
+  auto deployed = std::make_shared<BertForSequenceClassification>(trained.config(), factory);
+  copy_unfolded_weights(trained, *deployed);
+  return deployed;
 }
 
 std::vector<std::shared_ptr<MoeLinear>> moe_layers(const Module& model) {

@@ -58,14 +58,18 @@ std::shared_ptr<ResNet> deploy_resnet(const ResNet& trained) {
     return std::make_shared<DeployedConv2d>(*convs[next++].second);
   };
   auto deployed = std::make_shared<ResNet>(trained.config(), factory);
+  copy_unfolded_weights(trained, *deployed);
+  return deployed;
+}
+
+void copy_unfolded_weights(const Module& trained, Module& deployed) {
   std::map<std::string, Tensor> rest;
   for (auto& [name, t] : trained.state_dict()) rest[name] = t;
-  LoadReport r = deployed->load_state_dict(rest, false);
+  LoadReport r = deployed.load_state_dict(rest, false);
   CHERRY_CHECK(r.mismatched.empty(), "deploy", "shapes differ between the trained and deployed model:\n", r.str());
-  for (const auto& m : r.missing)  // only the folded tensors are new
+  for (const auto& m : r.missing)
     CHERRY_CHECK(m.ends_with(".static_dense") || m.ends_with(".index") || m.ends_with(".values"), "deploy", "no trained value for ", m);
-  deployed->train(trained.training());
-  return deployed;
+  deployed.train(trained.training());
 }
 
 int64_t forward_flops(Layer& model, const Shape& sample) {

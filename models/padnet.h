@@ -33,6 +33,9 @@ ParameterCounts count_parameters(const Module& model);
 // The deployment form of a trained ResNet: every DynamicConv2d folded into a DeployedConv2d
 // (PADNET.md §5), everything else copied. Same outputs in eval mode.
 std::shared_ptr<ResNet> deploy_resnet(const ResNet& trained);
+// Copies every trained tensor the deployed model has under the same name; the only names allowed
+// to be new are the folded tensors (static_dense, index, values).
+void copy_unfolded_weights(const Module& trained, Module& deployed);
 
 // FLOPs of one forward pass of a single input of `sample` shape ([C, H, W]), measured by running it
 // in eval mode (conv and matmul work, 2 per multiply-add).

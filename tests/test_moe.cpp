@@ -4,7 +4,7 @@
 // routing invariants (tokens per expert = tokens x k, gate rows sum to 1).
 #include "autograd/gradcheck.h"
 #include "core/rng.h"
-#include "layers/moe_linear.h"
+#include "layers/deployed_moe_linear.h"
 #include "tests/test_util.h"
 
 namespace cherry {
@@ -116,6 +116,28 @@ TEST_CASE("MoeLinear: routing invariants and the balance loss") {
   CHECK(cv_squared(full({4}, 3.0)).item<float>() == doctest::Approx(0.0));
   CHECK(cv_squared(from_vector<float>({4, 0, 0, 0}, {4})).item<float>() == doctest::Approx(4.0));
   CHECK_THROWS_WITH_AS(MoeLinear(4, 4, moe_opts(2, 3)), doctest::Contains("top-k must be in [1, experts]"), Error);
+}
+
+}  // namespace cherry
+
+namespace cherry {
+
+TEST_CASE("PAD-MoE deployment folding: same outputs, (E kappa + 1 - kappa) N stored weight values") {
+  Generator g(8);
+  MoeLinear m(6, 5, moe_opts(4, 2, DynamicMode::pad));
+  {
+    NoGradGuard ng;
+    m.w_gate.copy_(randn(m.w_gate.shape(), DType::f32, kCPU, g));
+    m.phi.fill_(0.3);
+  }
+  m.set_mask(bernoulli(m.weight_shape(), 0.4, DType::f32, kCPU, g));
+  m.eval();
+  DeployedMoeLinear d(m);
+  Tensor x = randn({3, 7, 6}, DType::f32, kCPU, g);
+  CHECK_CLOSE(d.forward(x), m.forward(x), 1e-5, 1e-6);
+  const int64_t n = m.weight_numel(), dyn = m.dynamic_entries();
+  CHECK(d.stored_values() == 4 * dyn + (n - dyn) + m.w_gate.numel() + m.w_noise.numel() + m.bias.numel());
+  CHECK(m.stored_values() == 4 * dyn + (n - dyn));
 }
 
 }  // namespace cherry

@@ -22,7 +22,7 @@ nlohmann::json FinetuneOptions::to_json() const {
                       {"max_steps", max_steps}, {"max_train_samples", max_train_samples}, {"max_eval_samples", max_eval_samples},
                       {"overfit_batch", overfit_batch}, {"synthetic", synthetic}, {"log_every", log_every}, {"save_every", save_every},
                       {"keep_last", keep_last}, {"predict", predict}, {"ffn", ffn}, {"experts", experts}, {"top_k", top_k}, {"imp_after", imp_after},
-                      {"balance_coef", balance_coef}};
+                      {"balance_coef", balance_coef}, {"export_deploy", export_deploy}};
   j.update(imp.to_json());
   return j;
 }
@@ -73,6 +73,7 @@ std::variant<FinetuneOptions, int> parse_finetune_options(int argc, char** argv)
   moe->add_option("--imp-after", o.imp_after, "steps of fully dynamic fine-tuning before IMP (-1: 10% of the run)")->capture_default_str();
   moe->add_option("--balance-coef", o.balance_coef, "weight of the load-balancing loss")->check(CLI::NonNegativeNumber)->capture_default_str();
   add_imp_flags(moe, o.imp);
+  moe->add_option("--export-deploy", o.export_deploy, "after training, write the folded deployment model (safetensors) here");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -44,6 +44,7 @@ struct FinetuneOptions {
   ImpFlags imp{.kappa = 0.5};  // PADNET.md §7: PAD-MoE at kappa 0.5
   int64_t imp_after = -1;     // steps of fully dynamic fine-tuning before IMP (-1: 10% of the run)
   double balance_coef = 0.01;
+  std::string export_deploy;  // after training, write the folded PAD-MoE model (safetensors) here
 
   nlohmann::json to_json() const;
 };

@@ -10,6 +10,7 @@
 #include "apps/common/dynamic_audit.h"
 #include "autograd/ops.h"
 #include "core/rng.h"
+#include "core/safetensors.h"
 #include "datasets/glue.h"
 #include "datasets/glue_metrics.h"
 #include "datasets/text_loader.h"
@@ -140,6 +141,7 @@ class BertTask final : public TrainTask {
 
   void on_finish(RunDir& run) override {
     if (!moe_.empty()) run.write_json("dynamic_summary.json", dynamic_layer_stats(pad_layers(*model_)));
+    if (!o_.export_deploy.empty()) export_deployment(run);
     if (!test_ || !o_.predict) return;
     std::vector<double> preds = predict(*test_);
     std::string out = "index\tprediction\n";
@@ -264,6 +266,33 @@ class BertTask final : public TrainTask {
                   it.target_kappa, it.achieved_kappa);
     }
     write_model_summary(*run_);
+  }
+
+  // PADNET.md §5: fold every MoE layer, check the outputs on a dev batch, save, report the counts.
+  void export_deployment(RunDir& run) {
+    CHERRY_CHECK(!moe_.empty(), "finetune_bert", "--export-deploy needs --ffn moe or pad (a dense model has nothing to fold)");
+    model_->eval();
+    auto deployed = deploy_moe_bert(*model_);
+    deployed->eval();
+    TextLoader loader(dev_.enc, pad_id_, TextLoaderOptions{std::min<int64_t>(o_.batch_size, 16), false, 0});
+    auto b = loader.next();
+    CHERRY_CHECK(b.has_value(), "finetune_bert", "--export-deploy needs a dev example to check the folded model");
+    NoGradGuard ng;
+    const Tensor& ids = b->text.input_ids;
+    const double diff = amax(abs(deployed->forward(ids, b->text.attention_mask, b->text.token_type_ids) -
+                                 model_->forward(ids, b->text.attention_mask, b->text.token_type_ids)))
+                            .item<float>();
+    model_->train();
+    int64_t folded = 0;
+    for (auto& [name, l] : deployed->modules_of_type<DeployedMoeLinear>()) folded += l->stored_values();
+    save_safetensors(o_.export_deploy, deployed->state_dict(), {{"format", "cherry-pad-moe-deploy"}});
+    const ParameterCounts c = count_parameters(*model_);
+    const nlohmann::json r = {{"path", o_.export_deploy}, {"moe_layer_values", folded}, {"stored_parameters", c.stored()},
+                              {"trainable_parameters", c.trainable}, {"kappa", c.kappa()}, {"max_abs_output_diff", diff}};
+    run.write_json("deploy.json", r);
+    std::printf("deployment form written to %s: MoE layers store %lld values (model: %lld stored vs %lld trainable); max |logit diff| %.2e\n",
+                o_.export_deploy.c_str(), static_cast<long long>(folded), static_cast<long long>(c.stored()),
+                static_cast<long long>(c.trainable), diff);
   }
 
   // Predicted class ids (or regression values) for a split, in order; sets last_eval_loss_.
