@@ -24,8 +24,11 @@ After every epoch it evaluates on the whole dev split with HF's metric definitio
 evaluate's glue metric: accuracy; MRPC accuracy + f1; CoLA matthews_correlation; STS-B pearson +
 spearmanr; combined_score = their mean when there are several) and rewrites
 <out-dir>/eval_results.json with HF key names (eval_accuracy, eval_f1, eval_loss, eval_samples,
-epoch, ...) plus train_runtime_s, train_samples_per_second (sequences/s over training steps only),
-wall_time_s and a per-epoch history. <out-dir> also gets config.json (the recipe and versions)
+epoch, eval_runtime, ...) plus train_runtime (seconds spent in training steps: batch assembly,
+forward, backward, clip, optimizer), train_samples_per_second (training sequences / train_runtime),
+train_samples_per_second_steady (the same without the first 5 steps, like the samples_per_s of
+Cherry's metrics.jsonl), wall_time_s (the whole script: loading, tokenizing, training, evaluating)
+and a per-epoch history. <out-dir> also gets config.json (the recipe and versions)
 and train_log.jsonl (loss, lr, grad norm every --log-every steps).
 
 Resumable at the granularity of finished runs: if <out-dir>/eval_results.json already records a
@@ -262,10 +265,12 @@ def evaluate(model, task, rows, enc, batch_size, regression):
     out = {f"eval_{k}": v for k, v in glue_metrics(task, preds, labels).items()}
     out["eval_loss"] = loss_sum / len(rows)
     out["eval_samples"] = len(rows)
-    out["eval_runtime_s"] = time.time() - t0
+    out["eval_runtime"] = time.time() - t0
+    out["eval_samples_per_second"] = len(rows) / out["eval_runtime"]
     return out
 
 
+WARMUP_STEPS = 5  # steps left out of the steady throughput (Cherry's Progress leaves out 5 too)
 RECIPE_KEYS = ["task", "model", "seed", "epochs", "lr", "batch_size", "weight_decay", "warmup_ratio", "grad_clip", "max_seq_length",
                "max_train_samples", "max_eval_samples", "max_steps", "dropout"]
 
@@ -365,6 +370,7 @@ def main(argv=None):
 
     gen = torch.Generator().manual_seed(a.seed)
     step, train_time, train_seqs, history, result = 0, 0.0, 0, [], {}
+    steady_time, steady_seqs = 0.0, 0  # after the first WARMUP_STEPS steps, as Cherry's samples_per_s
     for epoch in range(a.epochs):
         if step >= run_steps:
             break
@@ -393,6 +399,9 @@ def main(argv=None):
             dt = time.time() - t0
             train_time += dt
             train_seqs += len(idx)
+            if step > WARMUP_STEPS:
+                steady_time += dt
+                steady_seqs += len(idx)
             lv = loss.item()
             loss_sum += lv * len(idx)
             n_sum += len(idx)
@@ -411,11 +420,13 @@ def main(argv=None):
         history.append(ev)
         complete = step >= run_steps
         result = {**{k: v for k, v in ev.items()}, "complete": complete, "epochs_done": epoch + 1, "train_steps": step,
-                  "train_runtime_s": train_time, "train_samples": train_seqs, "train_samples_per_second": train_seqs / train_time,
+                  "train_runtime": train_time, "train_samples": train_seqs, "train_samples_per_second": train_seqs / train_time,
+                  "train_samples_per_second_steady": steady_seqs / steady_time if steady_time > 0 else None,
+                  "attn_implementation": model.config._attn_implementation,
                   "wall_time_s": time.time() - t_start, "tokenize_s": tokenize_s, "history": history, "recipe": recipe,
                   "threads": a.threads, "torch": torch.__version__, "transformers": transformers.__version__}
         write_json(results_path, result)
-        shown = "  ".join(f"{k[5:]} {v:.4f}" for k, v in ev.items() if k.startswith("eval_") and k not in ("eval_samples", "eval_runtime_s"))
+        shown = "  ".join(f"{k[5:]} {v:.4f}" for k, v in ev.items() if k.startswith("eval_") and k not in ("eval_samples", "eval_runtime", "eval_samples_per_second"))
         print(f"eval epoch {ev['epoch']}: {shown}  ({train_seqs / train_time:.1f} train seq/s)", flush=True)
     print(f"{prog}: done in {time.time() - t_start:.0f} s; {results_path}")
     return 0

@@ -382,7 +382,7 @@ TEST_CASE("audit: a real train_resnet PAD run passes the checks and renders") {
   test::TempDir tmp;
   TrainOptions o;
   o.synthetic = true, o.dataset = "fashion-mnist", o.batch_size = 16, o.max_train_samples = 32, o.max_eval_samples = 16, o.epochs = 1;
-  o.run_dir = tmp.file("run"), o.overwrite = true, o.workers = 1, o.log_every = 1, o.imp_batches = 1, o.imp_iters = 2;
+  o.run_dir = tmp.file("run"), o.overwrite = true, o.workers = 1, o.log_every = 1, o.imp.batches = 1, o.imp.iters = 2;
   o.export_deploy = tmp.file("deploy.safetensors");
   run_train_resnet(o);
   std::vector<std::string> ids;
