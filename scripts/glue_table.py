@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""GLUE results: Cherry's finetune_bert on RTE, MRPC, CoLA, STS-B and SST-2 with dense fine-tuning,
+MoE (kappa = 1), PAD-MoE (kappa = 0.5, IMP) and PAD-MoE with a random partition (the GLUE cherry
+table, PADNET.md §7), plus the same dense fine-tuning done by the PyTorch reference
+(scripts/glue_reference.py) on the same machine (config "torch").
+
+Resumable: each run lives in RUNS/<task>/<config>-seed<k>; a finished run (eval_results.json at the
+last epoch) is skipped and an interrupted Cherry run continues from its newest checkpoint. The table
+is rebuilt from whatever has finished, so it can be built up over several invocations.
+Writes docs/results/glue_table.{md,json}.
+
+Usage:
+  python3 scripts/glue_table.py [--tasks rte,mrpc,cola,stsb,sst2] [--configs dense,moe,pad,pad-random,torch]
+                                [--seeds rte=0,1,2 --seeds mrpc=0,1,2 ...] [--epochs 3] [--sst2-train-samples 8000]
+                                [--runs runs/glue] [--only-collect] [--max-runs N]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TASKS = ["rte", "mrpc", "cola", "stsb", "sst2"]
+CONFIGS = {
+    "dense": ["--ffn", "dense"],
+    "moe": ["--ffn", "moe"],
+    "pad": ["--ffn", "pad", "--kappa", "0.5"],
+    "pad-random": ["--ffn", "pad", "--kappa", "0.5", "--imp-scorer", "random"],
+    "torch": None,  # the PyTorch reference script
+}
+LABELS = {"dense": "dense (Cherry)", "moe": "MoE, kappa = 1", "pad": "PAD-MoE, kappa = 0.5 (IMP)",
+          "pad-random": "PAD-MoE, kappa = 0.5, random partition", "torch": "dense (PyTorch reference)"}
+# The metric each task is reported by (run_glue's main metric; combined_score where there are two).
+PRIMARY = {"rte": "accuracy", "mrpc": "combined_score", "cola": "matthews_correlation", "stsb": "combined_score", "sst2": "accuracy"}
+DEFAULT_SEEDS = {"rte": [0, 1, 2], "mrpc": [0, 1, 2], "cola": [0, 1], "stsb": [0, 1], "sst2": [0, 1]}
+
+
+def finished(run_dir, epochs):
+    try:
+        return json.load(open(os.path.join(run_dir, "eval_results.json"))).get("epoch") == epochs
+    except (OSError, ValueError):
+        return False
+
+
+def run_one(args, task, config, seed, run_dir):
+    common = ["--task", task, "--seed", str(seed), "--epochs", str(args.epochs), "--threads", str(args.threads)]
+    if task == "sst2" and args.sst2_train_samples:
+        common += ["--max-train-samples", str(args.sst2_train_samples)]
+    if config == "torch":
+        cmd = [sys.executable, os.path.join(ROOT, "scripts", "glue_reference.py"), "--out-dir", run_dir] + common
+    else:
+        cmd = [args.binary] + common + CONFIGS[config] + ["--run-dir", run_dir, "--log-every", "50"]
+        if args.model:
+            cmd += ["--model", args.model]
+        if os.path.isdir(os.path.join(run_dir, "checkpoints")):
+            cmd += ["--resume", "auto"]
+    print("$ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def collect(run_dir, task):
+    ev = json.load(open(os.path.join(run_dir, "eval_results.json")))
+    metrics = {k[len("eval_"):]: v for k, v in ev.items() if k.startswith("eval_") and isinstance(v, (int, float))}
+    out = {"metrics": metrics, "primary": metrics.get(PRIMARY[task])}
+    model = os.path.join(run_dir, "model.json")
+    if os.path.exists(model):
+        m = json.load(open(model))
+        out.update(stored=m["stored_parameters"], trainable=m["trainable_parameters"], kappa=m["kappa"])
+    return out
+
+
+def build_table(args, tasks, configs):
+    rows, table = [], {}
+    for cfg in configs:
+        for task in tasks:
+            base = os.path.join(args.runs, task)
+            results = []
+            for seed in args.seed_map[task]:
+                d = os.path.join(base, f"{cfg}-seed{seed}")
+                if finished(d, args.epochs):
+                    results.append(collect(d, task))
+            if results:
+                vals = [100 * r["primary"] for r in results if r["primary"] is not None]
+                table[(cfg, task)] = (statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0, len(vals),
+                                      results[0].get("stored"))
+                rows.append({"config": cfg, "task": task, "runs": results, "mean": table[(cfg, task)][0]})
+    md = ["| network | " + " | ".join(f"{t.upper()} ({PRIMARY[t]})" for t in tasks) + " | average | stored params |",
+          "|---|" + "---:|" * (len(tasks) + 2)]
+    for cfg in configs:
+        cells, means, stored = [], [], None
+        for t in tasks:
+            if (cfg, t) in table:
+                m, sd, n, st = table[(cfg, t)]
+                cells.append(f"{m:.1f} ± {sd:.1f} (n={n})")
+                means.append(m)
+                stored = stored or st
+            else:
+                cells.append("—")
+        avg = f"{statistics.mean(means):.1f}" if len(means) == len(tasks) else "—"
+        md.append(f"| {LABELS[cfg]} | " + " | ".join(cells) + f" | {avg} | {stored / 1e6:.1f}M |" if stored else
+                  f"| {LABELS[cfg]} | " + " | ".join(cells) + f" | {avg} | — |")
+    return rows, "\n".join(md) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description="GLUE results and the GLUE cherry table (resumable)")
+    ap.add_argument("--tasks", default=",".join(TASKS))
+    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--seeds", action="append", default=[], help="TASK=s1,s2,... (default: 3 seeds for RTE/MRPC, 2 otherwise)")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--sst2-train-samples", type=int, default=8000, help="SST-2: the first N training rows (0: all 67,349)")
+    ap.add_argument("--model", default="", help="BERT folder (default: finetune_bert's, the fetched all-MiniLM-L6-v2)")
+    ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "glue"))
+    ap.add_argument("--binary", default=os.path.join(ROOT, "build", "apps", "finetune_bert"))
+    ap.add_argument("--only-collect", action="store_true")
+    ap.add_argument("--max-runs", type=int, default=0)
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results", "glue_table"))
+    args = ap.parse_args()
+    tasks, configs = args.tasks.split(","), args.configs.split(",")
+    for t in tasks:
+        if t not in TASKS:
+            sys.exit(f"unknown task '{t}' (expected {', '.join(TASKS)})")
+    for c in configs:
+        if c not in CONFIGS:
+            sys.exit(f"unknown config '{c}' (expected {', '.join(CONFIGS)})")
+    args.seed_map = dict(DEFAULT_SEEDS)
+    for s in args.seeds:
+        task, _, seeds = s.partition("=")
+        if task not in TASKS or not seeds:
+            sys.exit(f"--seeds wants TASK=s1,s2 with TASK in {', '.join(TASKS)}, got '{s}'")
+        args.seed_map[task] = [int(x) for x in seeds.split(",")]
+    if not args.only_collect and not os.access(args.binary, os.X_OK):
+        sys.exit(f"{args.binary} not found: build first (cmake --build build --target finetune_bert)")
+    started = 0
+    max_seeds = max(len(args.seed_map[t]) for t in tasks)
+    for i in range(max_seeds if not args.only_collect else 0):  # seed-major: every cell gets a first run early
+        for task in tasks:
+            if i >= len(args.seed_map[task]):
+                continue
+            for cfg in configs:
+                d = os.path.join(args.runs, task, f"{cfg}-seed{args.seed_map[task][i]}")
+                if finished(d, args.epochs):
+                    continue
+                if args.max_runs and started >= args.max_runs:
+                    break
+                started += 1
+                run_one(args, task, cfg, args.seed_map[task][i], d)
+    rows, md = build_table(args, tasks, configs)
+    header = (f"all-MiniLM-L6-v2 (6 layers, hidden 384), {args.epochs} epochs, AdamW 2e-5, warm-up 10%, linear decay, batch 32, "
+              f"max length 128; MoE: 8 experts, top-2; SST-2 on its first {args.sst2_train_samples} training rows; dev-set "
+              f"metrics x100, mean ± sd over seeds; produced by scripts/glue_table.py\n\n")
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out + ".md", "w") as f:
+        f.write(header + md)
+    with open(args.out + ".json", "w") as f:
+        json.dump(rows, f, indent=1)
+    print(header + md)
+
+
+if __name__ == "__main__":
+    main()
