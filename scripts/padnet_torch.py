@@ -106,3 +106,75 @@ class ResNet20(nn.Module):
         h = F.relu(self.bn1(self.conv1(x)))
         h = self.layer3(self.layer2(self.layer1(h)))
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+
+class MoeLinear(nn.Module):
+    """Noisy top-k MoE linear (PADNET.md §3), the same computation as Cherry's layers/moe_linear.cpp:
+    per-expert gather, one GEMM per expert, scatter-add back; PAD form with pad=True."""
+
+    def __init__(self, dense: nn.Linear, experts=8, k=2, pad=False, scale=True, noise_epsilon=0.01):
+        super().__init__()
+        out_f, in_f = dense.weight.shape
+        self.k, self.pad, self.scale, self.noise_epsilon = k, pad, scale, noise_epsilon
+        self.weight = nn.Parameter(dense.weight.detach().clone().unsqueeze(0).repeat(experts, 1, 1))
+        self.bias = nn.Parameter(dense.bias.detach().clone().unsqueeze(0).repeat(experts, 1))
+        if pad:
+            self.static_weight = nn.Parameter(dense.weight.detach().clone())
+            if scale:
+                self.phi = nn.Parameter(torch.zeros(()))
+            self.register_buffer("mask", torch.ones(out_f, in_f))
+        self.w_gate = nn.Parameter(torch.zeros(in_f, experts))
+        self.w_noise = nn.Parameter(torch.zeros(in_f, experts))
+        self.balance_loss = None
+
+    @staticmethod
+    def cv_squared(x):
+        return x.var() / (x.mean() ** 2 + 1e-10) if x.numel() > 1 else x.new_zeros(())
+
+    def forward(self, x_in):
+        shape = x_in.shape
+        x = x_in.reshape(-1, shape[-1])
+        E, k = self.weight.shape[0], self.k
+        clean = x @ self.w_gate
+        noisy = self.training
+        if noisy:
+            std = F.softplus(x @ self.w_noise) + self.noise_epsilon
+            logits = clean + torch.randn_like(clean) * std
+        else:
+            logits = clean
+        top_v, top_i = logits.topk(min(k + 1, E), dim=1)
+        gates_k = F.softmax(top_v[:, :k], dim=1)
+        idx = top_i[:, :k]
+        gates = torch.zeros_like(logits).scatter(1, idx, gates_k)
+        if noisy and k < E:
+            normal = torch.distributions.Normal(0.0, 1.0)
+            t_in, t_out = top_v[:, k:k + 1], top_v[:, k - 1:k]
+            prob = torch.where(logits > t_in, normal.cdf((clean - t_in) / std), normal.cdf((clean - t_out) / std))
+            load = prob.sum(0)
+        else:
+            load = (gates > 0).sum(0).to(x.dtype)
+        self.balance_loss = self.cv_squared(gates.sum(0)) + self.cv_squared(load)
+        w = self.weight
+        if self.pad:
+            ld = 2 * torch.sigmoid(self.phi) if self.scale else 1.0
+            w = self.weight * (ld * self.mask)
+        y = x.new_zeros(x.shape[0], w.shape[1])
+        flat_gates = gates_k.reshape(-1)
+        for e in range(E):
+            tok, slot = (idx == e).nonzero(as_tuple=True)
+            if tok.numel() == 0:
+                continue
+            ye = F.linear(x[tok], w[e], self.bias[e]) * flat_gates[tok * k + slot].unsqueeze(1)
+            y = y.index_add(0, tok, ye)
+        if self.pad:
+            ls = 2 - ld if self.scale else 1.0
+            y = y + x @ (self.static_weight * (ls * (1 - self.mask))).t()
+        return y.reshape(*shape[:-1], w.shape[1])
+
+
+def moe_bert(model, experts=8, k=2, pad=False):
+    """Replaces every FFN linear (intermediate.dense, output.dense) of a transformers BERT with MoeLinear."""
+    for layer in model.bert.encoder.layer:
+        layer.intermediate.dense = MoeLinear(layer.intermediate.dense, experts, k, pad)
+        layer.output.dense = MoeLinear(layer.output.dense, experts, k, pad)
+    return model

@@ -13,7 +13,7 @@ case "$which" in
   *) echo "unknown recipe '$which' (fashion-mnist or cifar10)" >&2; exit 2 ;;
 esac
 dir="${2:-$root/runs/accuracy-$which}"
-common=(--model resnet20 --batch-size 128 --lr 0.1 --momentum 0.9 --weight-decay 5e-4 --schedule cosine --seed 0
+common=(--model resnet20 --conv static --batch-size 128 --lr 0.1 --momentum 0.9 --weight-decay 5e-4 --schedule cosine --seed 0
         --threads 2 --run-dir "$dir" --log-every 100)
 if [[ -d "$dir/checkpoints" ]]; then
   "$bin" "${args[@]}" "${common[@]}" --resume auto

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""MoE fine-tuning throughput: Cherry's finetune_bert --ffn moe|pad|dense vs the same model in
+PyTorch + transformers with the same MoE layer (scripts/padnet_torch.py MoeLinear: noisy top-k,
+per-expert gather / GEMM / scatter-add), on the same machine in the same run, alternating rounds.
+
+Both sides train on random token ids of RTE's shape (batch 32 x 128 tokens; Cherry: --synthetic)
+with AdamW, so the work per step is the same. Reported: sequences/s after warm-up and the ratio
+cherry / torch (above 1: Cherry faster).
+
+Usage: python3 bench/moe_throughput.py [--ffn moe] [--steps 12] [--rounds 2] [--threads 2] [--model DIR]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def default_model():
+    cache = os.environ.get("CHERRY_MODEL_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "cherry", "models")
+    return os.path.join(cache, "all-MiniLM-L6-v2")
+
+
+def torch_worker(model_dir, ffn, steps, threads, batch, length):
+    import torch
+    import torch.nn.functional as F
+    from transformers import BertForSequenceClassification
+
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from padnet_torch import moe_bert
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = BertForSequenceClassification.from_pretrained(model_dir, num_labels=2, attn_implementation="eager")
+    if ffn != "dense":
+        moe_bert(model, pad=(ffn == "pad"))
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    vocab = model.config.vocab_size
+    times = []
+    for _ in range(steps):
+        ids = torch.randint(1, vocab, (batch, length))
+        labels = torch.randint(0, 2, (batch,))
+        t0 = time.perf_counter()
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids))
+        loss = F.cross_entropy(out.logits, labels)
+        if ffn != "dense":
+            loss = loss + 0.01 * sum(m.balance_loss for m in model.modules() if hasattr(m, "balance_loss") and m.balance_loss is not None)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    warm = times[3:]
+    print(json.dumps({"seq_s": batch * len(warm) / sum(warm)}))
+
+
+def run_cherry(binary, model_dir, ffn, steps, threads):
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [binary, "--synthetic", "--task", "rte", "--model", model_dir, "--ffn", ffn, "--max-steps", str(steps), "--threads",
+               str(threads), "--run-dir", d + "/run", "--log-every", "1", "--max-eval-samples", "32", "--no-predict"]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} failed:\n{p.stderr}")
+        rows = [json.loads(l) for l in open(d + "/run/metrics.jsonl")]
+    return rows[-1]["samples_per_s"]
+
+
+def run_torch(model_dir, ffn, steps, threads):
+    p = subprocess.run([sys.executable, __file__, "--torch-worker", model_dir, ffn, str(steps), str(threads)], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"torch worker failed:\n{p.stderr}")
+    return json.loads(p.stdout.strip().splitlines()[-1])["seq_s"]
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--torch-worker":
+        torch_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), 32, 128)
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ffn", choices=["dense", "moe", "pad"], default="moe")
+    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model", default=default_model())
+    ap.add_argument("--cherry", default=os.path.join(ROOT, "build", "apps", "finetune_bert"))
+    args = ap.parse_args()
+    if not os.path.isfile(os.path.join(args.model, "config.json")):
+        sys.exit(f"no BERT folder at {args.model}: run python3 scripts/fetch_bert.py")
+    c_runs, t_runs = [], []
+    for _ in range(args.rounds):
+        c_runs.append(run_cherry(args.cherry, args.model, args.ffn, args.steps, args.threads))
+        t_runs.append(run_torch(args.model, args.ffn, args.steps, args.threads))
+    c, t = statistics.median(c_runs), statistics.median(t_runs)
+    print(f"BERT ({os.path.basename(args.model)}) fine-tuning, FFN {args.ffn}, batch 32 x 128 tokens, {args.threads} threads, "
+          f"{args.steps} steps x {args.rounds} rounds")
+    print(f"  cherry: {c:7.2f} seq/s   (runs: {', '.join(f'{v:.2f}' for v in c_runs)})")
+    print(f"  torch : {t:7.2f} seq/s   (runs: {', '.join(f'{v:.2f}' for v in t_runs)})")
+    print(f"  ratio cherry/torch: {c / t:.2f}")
+
+
+if __name__ == "__main__":
+    main()
