@@ -4,6 +4,7 @@
 // routing invariants (tokens per expert = tokens x k, gate rows sum to 1).
 #include "autograd/gradcheck.h"
 #include "core/rng.h"
+#include "core/safetensors.h"
 #include "layers/deployed_moe_linear.h"
 #include "tests/test_util.h"
 
@@ -138,6 +139,35 @@ TEST_CASE("PAD-MoE deployment folding: same outputs, (E kappa + 1 - kappa) N sto
   const int64_t n = m.weight_numel(), dyn = m.dynamic_entries();
   CHECK(d.stored_values() == 4 * dyn + (n - dyn) + m.w_gate.numel() + m.w_noise.numel() + m.bias.numel());
   CHECK(m.stored_values() == 4 * dyn + (n - dyn));
+}
+
+}  // namespace cherry
+
+namespace cherry {
+
+TEST_CASE("golden: MoeLinear and PAD-MoE match the PyTorch reference layer (scripts/make_moe_fixture.py)") {
+  auto f = load_safetensors(std::string(CHERRY_FIXTURES_DIR) + "/golden_moe.safetensors");
+  for (const char* prefix : {"moe", "pad"}) {
+    CAPTURE(prefix);
+    const bool pad = std::string(prefix) == "pad";
+    MoeLinear m(12, 10, moe_opts(4, 2, pad ? DynamicMode::pad : DynamicMode::dynamic));
+    std::map<std::string, Tensor> sd;
+    for (auto& [name, t] : m.state_dict()) sd[name] = f.at(cat(prefix, ".", name));
+    m.load_state_dict(sd);
+    m.eval();
+    Tensor x = f.at(cat(prefix, ".x")).clone().set_requires_grad(true);
+    if (pad) m.mask.set_requires_grad(true);
+    Tensor y = m.forward(x);
+    CHECK_CLOSE(y, f.at(cat(prefix, ".y")), 1e-4, 1e-5);
+    CHECK_CLOSE(m.balance_loss().reshape({1}), f.at(cat(prefix, ".balance_loss")), 1e-4, 1e-6);
+    (sum(y * f.at(cat(prefix, ".r"))) + m.balance_loss()).backward();
+    CHECK_CLOSE(x.grad(), f.at(cat(prefix, ".grad.x")), 1e-4, 1e-5);
+    for (auto& [name, p] : m.named_parameters()) {
+      CAPTURE(name);
+      CHECK_CLOSE(p.grad().defined() ? p.grad() : zeros_like(p), f.at(cat(prefix, ".grad.", name)), 1e-4, 1e-5);
+    }
+    if (pad) CHECK_CLOSE(m.mask.grad(), f.at(cat(prefix, ".grad.mask")), 1e-4, 1e-5);
+  }
 }
 
 }  // namespace cherry
