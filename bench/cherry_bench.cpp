@@ -61,6 +61,19 @@ std::function<void()> grouped_conv_fb(int64_t c, int64_t hw, int64_t batch = 128
     conv2d(xl, wl, {}, p).backward(gy);
   };
 }
+// The same per-sample conv as one im2col GEMM per (image, group), one unit per thread: the
+// "per-sample GEMM" execution, measured against oneDNN's grouped kernels above.
+std::function<void()> grouped_conv_gemm_fb(int64_t c, int64_t hw, int64_t batch = 128) {
+  Tensor x = randn({1, batch * c, hw, hw}), w = randn({batch * c, c, 3, 3}), gy = randn({1, batch * c, hw, hw});
+  Tensor y = empty(gy.shape()), gx = empty(x.shape()), gw = empty(w.shape());
+  Conv2dParams p;
+  p.padding[0] = p.padding[1] = 1;
+  p.groups = batch;
+  return [=] {
+    cpu::conv2d_forward_im2col(x.arg(), w.arg(), Arg{}, y.arg(), p);
+    cpu::conv2d_backward_im2col(gy.arg(), x.arg(), w.arg(), gx.arg(), gw.arg(), Arg{}, p);
+  };
+}
 // A whole DynamicConv2d layer (K = 4, attention included), forward + backward.
 std::function<void()> dyconv_fb(int64_t c, int64_t hw, DynamicConvImpl impl, DynamicMode mode, int64_t batch = 128) {
   Conv2dOptions o;
@@ -112,6 +125,8 @@ int main(int argc, char** argv) {
       {"conv_fb_64x8", [] { return conv_fb(64, 8); }},
       {"gconv_fb_16x32", [] { return grouped_conv_fb(16, 32); }},
       {"gconv_fb_64x8", [] { return grouped_conv_fb(64, 8); }},
+      {"gconv_gemm_fb_16x32", [] { return grouped_conv_gemm_fb(16, 32); }},
+      {"gconv_gemm_fb_64x8", [] { return grouped_conv_gemm_fb(64, 8); }},
       {"dyconv_grouped_fb_16x32", [] { return dyconv_fb(16, 32, DynamicConvImpl::grouped, DynamicMode::dynamic); }},
       {"dyconv_kmix_fb_16x32", [] { return dyconv_fb(16, 32, DynamicConvImpl::kmix, DynamicMode::dynamic); }},
       {"dyconv_grouped_fb_64x8", [] { return dyconv_fb(64, 8, DynamicConvImpl::grouped, DynamicMode::dynamic); }},
