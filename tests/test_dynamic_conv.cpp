@@ -148,7 +148,7 @@ TEST_CASE("PAD limits: kappa = 1 is DY-Conv and kappa = 0 is the static conv wit
   CHECK_THROWS_WITH_AS(pad.set_mask(zeros({2})), doctest::Contains("does not match the weight shape"), Error);
 }
 
-TEST_CASE("golden: DY-Conv and PAD layers match the PyTorch reference (scripts/make_dyconv_fixture.py)") {
+TEST_CASE("golden: DY-Conv and PAD layers match the PyTorch reference (scripts/make_dynamic_fixtures.py)") {
   auto f = load_safetensors(std::string(CHERRY_FIXTURES_DIR) + "/golden_dyconv.safetensors");
   struct Case {
     std::string prefix;

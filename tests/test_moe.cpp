@@ -145,7 +145,7 @@ TEST_CASE("PAD-MoE deployment folding: same outputs, (E kappa + 1 - kappa) N sto
 
 namespace cherry {
 
-TEST_CASE("golden: MoeLinear and PAD-MoE match the PyTorch reference layer (scripts/make_moe_fixture.py)") {
+TEST_CASE("golden: MoeLinear and PAD-MoE match the PyTorch reference layer (scripts/make_dynamic_fixtures.py)") {
   auto f = load_safetensors(std::string(CHERRY_FIXTURES_DIR) + "/golden_moe.safetensors");
   for (const char* prefix : {"moe", "pad"}) {
     CAPTURE(prefix);
