@@ -19,12 +19,18 @@ void* CachingAllocator::allocate(size_t nbytes) {
   {
     std::lock_guard lock(mu_);
     auto it = free_.find(size);
+    if ((it == free_.end() || it->second.empty()) && size > (size_t(1) << 20)) {
+      it = free_.lower_bound(size);  // the smallest cached block that fits, if not too wasteful
+      while (it != free_.end() && it->second.empty()) ++it;
+      if (it != free_.end() && it->first > 2 * size) it = free_.end();
+    }
     if (it != free_.end() && !it->second.empty()) {
       void* p = it->second.back();
       it->second.pop_back();
-      stats_.cached -= size;
-      stats_.in_use += size;
+      stats_.cached -= it->first;
+      stats_.in_use += it->first;
       stats_.peak_in_use = std::max(stats_.peak_in_use, stats_.in_use);
+      live_[p] = it->first;
       return p;
     }
   }
@@ -38,15 +44,24 @@ void* CachingAllocator::allocate(size_t nbytes) {
   stats_.in_use += size;
   stats_.raw_allocations++;
   stats_.peak_in_use = std::max(stats_.peak_in_use, stats_.in_use);
+  live_[p] = size;
   return p;
 }
 
-void CachingAllocator::deallocate(void* p, size_t nbytes) {
+void CachingAllocator::deallocate(void* p, size_t) {
   if (!p) return;
-  const size_t size = round_size(nbytes);
-  std::lock_guard lock(mu_);
-  free_[size].push_back(p);
+  std::unique_lock lock(mu_);
+  auto it = live_.find(p);
+  CHERRY_CHECK(it != live_.end(), "allocate", "freeing a block this allocator did not hand out");
+  const size_t size = it->second;
+  live_.erase(it);
   stats_.in_use -= size;
+  if (stats_.cached + size > std::max(kMinCacheLimit, stats_.peak_in_use)) {
+    lock.unlock();
+    backend_for(device_).raw_deallocate(p, size);
+    return;
+  }
+  free_[size].push_back(p);
   stats_.cached += size;
 }
 

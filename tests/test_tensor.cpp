@@ -113,6 +113,20 @@ TEST_CASE("caching allocator reuses freed blocks and keeps 64-byte alignment") {
   CHECK(alloc.stats().raw_allocations == raw_before);
 }
 
+TEST_CASE("caching allocator: varying sizes reuse larger blocks and the cache stays bounded") {
+  auto& alloc = CachingAllocator::get(DeviceType::cpu);
+  alloc.empty_cache();
+  alloc.reset_peak();
+  const size_t raw_before = alloc.stats().raw_allocations;
+  { Tensor big = empty({3 << 20}); }  // 12 MiB, cached on release
+  { Tensor smaller = empty({2 << 20}); }  // 8 MiB: served by the 12 MiB block
+  CHECK(alloc.stats().raw_allocations == raw_before + 1);
+  // Many distinct sizes, one at a time (text batches of varying length): the cache stays bounded.
+  for (int64_t i = 0; i < 200; ++i) { Tensor t = empty({(int64_t(1) << 20) * 2 + i * 70000}); }
+  CHECK(alloc.stats().cached <= std::max(CachingAllocator::kMinCacheLimit, alloc.stats().peak_in_use));
+  CHECK(alloc.stats().in_use < (size_t(64) << 20));
+}
+
 TEST_CASE("printing shows values, dtype and shape") {
   Tensor t = from_vector<float>({1.5f, -2.0f, 3.0f, 4.0f}, {2, 2});
   std::string s = t.str();
