@@ -66,9 +66,6 @@ def save_init(model_dir, seed, path):
 
 def run_cherry(a, init_path, run_dir):
     binary = a.cherry
-    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        ref.fail(PROG, f"{binary} is missing: build it (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2) "
-                       "or pass --cherry PATH")
     cmd = [binary, "--task", "rte", "--model", a.model, "--data", a.data, "--no-dropout", "--log-batches",
            "--max-steps", str(a.steps), "--log-every", "1", "--init-from", init_path, "--run-dir", run_dir, "--overwrite",
            "--no-predict", "--max-eval-samples", "32", "--threads", str(a.threads), "--seed", str(a.seed),
@@ -148,6 +145,10 @@ def main(argv=None):
     a.model, a.data = os.path.abspath(a.model), os.path.abspath(a.data)
     if not os.path.isfile(os.path.join(a.data, "RTE", "train.tsv")):
         ref.fail(PROG, f"{a.data}/RTE/train.tsv is missing: pass --data DIR (the GLUE folder) or set CHERRY_DATA_DIR")
+
+    if not a.cherry_run and not (os.path.isfile(a.cherry) and os.access(a.cherry, os.X_OK)):
+        ref.fail(PROG, f"{a.cherry} is missing: build it (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2) "
+                       "or pass --cherry PATH")
 
     work = a.keep or (os.path.dirname(os.path.abspath(a.cherry_run)) if a.cherry_run else tempfile.mkdtemp(prefix="bert_loss_match-"))
     os.makedirs(work, exist_ok=True)
