@@ -114,7 +114,7 @@ class BertTask final : public TrainTask {
     const BertConfig& c = model_->config();
     std::printf("  model: BERT %lld layers, hidden %lld, %lld heads, vocab %lld; %s\n", static_cast<long long>(c.num_hidden_layers),
                 static_cast<long long>(c.hidden_size), static_cast<long long>(c.num_attention_heads), static_cast<long long>(c.vocab_size),
-                load_report_.c_str());
+                o_.init_from.empty() && !from_checkpoint ? load_report_.c_str() : "weights then replaced from the checkpoint / --init-from");
     std::printf("  ffn: %s\n", moe_description().c_str());
     std::printf("  optimizer: AdamW lr %g wd %g warm-up %.0f%%, linear decay, clip %g  epochs %lld x %lld steps, batch %lld, max length %lld%s\n",
                 o_.lr, o_.weight_decay, 100 * o_.warmup_ratio, o_.grad_clip, static_cast<long long>(o_.epochs),
