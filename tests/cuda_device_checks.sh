@@ -10,13 +10,13 @@
 #   4. ResNet-20 training throughput, Cherry vs PyTorch on the same GPU in the same run (static and
 #      DY-Conv, batch 128), when a CUDA-enabled torch is importable. (BERT throughput: not scripted.)
 # Usage: bash tests/cuda_device_checks.sh [--out DIR] [--build DIR] [--jobs N] [--skip-build] [--quick]
-#   --out DIR   where logs and the summary go (default: ./cuda-checks)
+#   --out DIR   where logs and the summary go (default: BUILD/cuda-checks; BUILD defaults to build-gpu)
 #   --quick     skip the full ctest run and the throughput comparison
 # Exit status 0 only when every check that ran passed; the summary lists each with PASS/FAIL/SKIP.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OUT="$PWD/cuda-checks"
+OUT=""
 BUILD="$ROOT/build-gpu"
 JOBS="$(nproc)"
 SKIP_BUILD=0
@@ -32,6 +32,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
+[[ -n "$OUT" ]] || OUT="$BUILD/cuda-checks"
 mkdir -p "$OUT"
 SUMMARY="$OUT/summary.txt"
 : >"$SUMMARY"
@@ -64,8 +65,9 @@ if [[ $SKIP_BUILD == 0 ]]; then
      cmake --build "$BUILD" -j"$JOBS" --target cherry_tests train_resnet finetune_bert >"$OUT/build.log" 2>&1; then
     result "build (CUDA arch $ARCH)" PASS "$(elapsed)"
   else
-    result "build (CUDA arch $ARCH)" FAIL "see build.log"
-    tail -40 "$OUT/build.log"
+    result "build (CUDA arch $ARCH)" FAIL "see configure.log / build.log (dependencies: scripts/install_deps.sh)"
+    tail -20 "$OUT/configure.log"
+    [[ -f "$OUT/build.log" ]] && tail -40 "$OUT/build.log"
     exit 1
   fi
 fi
