@@ -60,9 +60,9 @@ Tensor max_pool2d(const Tensor& x_in, const Pool2dParams& p) {
   Tensor y = empty(s, x.dtype(), x.device()), idx = empty(s, DType::i64, x.device());
   if (y.numel()) be(x).max_pool2d_forward(x.arg(), y.arg(), idx.arg(), p);
   if (needs_grad({x_in}))
-    record("max_pool2d", {y}, {x_in}, [si = save(idx), in = x.shape()](const Grads& g, const Needs&) -> Grads {
+    record("max_pool2d", {y}, {x_in}, [si = save(idx), in = x.shape(), p](const Grads& g, const Needs&) -> Grads {
       Tensor gx = empty(in, g[0].dtype(), g[0].device());
-      be(gx).max_pool2d_backward(g[0].contiguous().arg(), si.get().arg(), gx.arg());
+      be(gx).max_pool2d_backward(g[0].contiguous().arg(), si.get().arg(), gx.arg(), p);
       return {gx};
     });
   return y;

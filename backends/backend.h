@@ -28,6 +28,21 @@ struct Pool2dParams {
   bool count_include_pad = true;  // avg pool only
 };
 
+// One optimizer update of one parameter (optim/sgd.h, optim/adamw.h give the formulas). Scalars
+// are rounded to the parameter's dtype before use; each element rounds where PyTorch's kernels do.
+struct SgdStep {
+  double lr = 0.0, weight_decay = 0.0, momentum = 0.0;
+  bool nesterov = false;
+  bool first = false;  // the parameter's first update: the momentum buffer takes the gradient itself
+};
+struct AdamWStep {
+  double decay = 1.0;  // 1 - lr*wd
+  double one_minus_beta1 = 0.1, beta2 = 0.999, one_minus_beta2 = 0.001;
+  double bc2_sqrt = 1.0;   // sqrt(1 - beta2^t)
+  double step_size = 0.0;  // lr / (1 - beta1^t)
+  double eps = 1e-8;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -68,7 +83,8 @@ class Backend {
 
   // Pooling, NCHW. indices: i64 flat h*W+w into each input plane.
   virtual void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& indices, const Pool2dParams& p) = 0;
-  virtual void max_pool2d_backward(const Arg& gy, const Arg& indices, const Arg& gx) = 0;
+  // p: the forward's window geometry (a device kernel gathers per input pixel, in output order).
+  virtual void max_pool2d_backward(const Arg& gy, const Arg& indices, const Arg& gx, const Pool2dParams& p) = 0;
   virtual void avg_pool2d_forward(const Arg& x, const Arg& y, const Pool2dParams& p) = 0;
   virtual void avg_pool2d_backward(const Arg& gy, const Arg& gx, const Pool2dParams& p) = 0;
 
@@ -92,11 +108,19 @@ class Backend {
   virtual void index_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) = 0;  // out[.., idx[i], ..] += src[.., i, ..]
   virtual void gather(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) = 0;       // out[i][j] = x[i][idx[i][j]] (dim=1)
   virtual void scatter_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) = 0;  // out[i][idx[i][j]] += src[i][j]
+
+  // Optimizer updates, in place. p, g and the state buffers: contiguous, same shape, f32/f64.
+  // sgd_step: momentum_buffer.data == nullptr when momentum is 0.
+  virtual void sgd_step(const Arg& p, const Arg& g, const Arg& momentum_buffer, const SgdStep& s) = 0;
+  virtual void adamw_step(const Arg& p, const Arg& g, const Arg& exp_avg, const Arg& exp_avg_sq, const AdamWStep& s) = 0;
 };
 
 // The registry (backends/registry.cpp, the only #ifdef CHERRY_CUDA).
 Backend& backend_for(DeviceType device);
 bool backend_available(DeviceType device);
+// One line about a device's backend, for logs and skip messages: for CUDA the runtime, driver,
+// device and built archs, or why there is none ("this build has no CUDA backend", "no CUDA device").
+std::string backend_info(DeviceType device);
 
 // Tests swap the CPU backend for the reference backend for the lifetime of this guard.
 class ScopedBackendOverride {

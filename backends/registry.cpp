@@ -35,6 +35,15 @@ bool backend_available(DeviceType device) {
 #endif
 }
 
+std::string backend_info(DeviceType device) {
+  if (device == DeviceType::cpu) return blas_info();
+#ifdef CHERRY_CUDA
+  return cuda_info();
+#else
+  return "this build has no CUDA backend (reconfigure with -DCHERRY_CUDA=ON)";
+#endif
+}
+
 ScopedBackendOverride::ScopedBackendOverride(DeviceType device, Backend* replacement)
     : device_(device), previous_(overrides()[size_t(device)]) {
   overrides()[size_t(device)] = replacement;

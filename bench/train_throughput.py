@@ -7,7 +7,12 @@ Both sides train on random data (Cherry: --synthetic) with SGD momentum 0.9, wd 
 per step is the same: forward, cross-entropy, backward, update. Reported: images/s after warm-up,
 ratio = cherry / torch (above 1: Cherry faster), and each side's peak resident memory.
 
+With --device cuda both sides train on the GPU (Cherry: train_resnet --device cuda, a build with
+-DCHERRY_CUDA=ON; torch: the model and batch on cuda, synchronised after every step so the timing
+covers the work); peak RSS is then host memory only.
+
 Usage: python3 bench/train_throughput.py [--conv static|dynamic|pad] [--steps 30] [--threads 2] [--rounds 2] [--cherry PATH]
+                                         [--device cpu|cuda]
 """
 import argparse
 import json
@@ -21,7 +26,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def torch_worker(steps, threads, batch, conv):
+def torch_worker(steps, threads, batch, conv, device="cpu"):
     """Runs in a child process so its peak RSS is its own."""
     import torch
     import torch.nn.functional as F
@@ -32,15 +37,21 @@ def torch_worker(steps, threads, batch, conv):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = ResNet20(conv, temperature=1.0).train() if conv != "static" else ResNet20().train()
+    model = model.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
+    x, y = torch.randn(batch, 3, 32, 32, device=device), torch.randint(0, 10, (batch,), device=device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     times = []
     for _ in range(steps):
+        sync()
         t0 = time.perf_counter()
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if device == "cuda":
+            loss.item()  # Cherry reads its loss every step too
+            sync()
         times.append(time.perf_counter() - t0)
     warm = times[5:]
     print(json.dumps({"img_s": batch * len(warm) / sum(warm)}))
@@ -56,18 +67,20 @@ def run_measured(cmd):
         return out.read().decode(), err.read().decode(), p.returncode, usage.ru_maxrss
 
 
-def run_torch(steps, threads, batch, conv):
-    out, err, rc, rss_kb = run_measured([sys.executable, __file__, "--torch-worker", str(steps), str(threads), str(batch), conv])
+def run_torch(steps, threads, batch, conv, device="cpu"):
+    out, err, rc, rss_kb = run_measured([sys.executable, __file__, "--torch-worker", str(steps), str(threads), str(batch), conv, device])
     if rc != 0:
         sys.exit(f"torch worker failed:\n{err}")
     return json.loads(out.strip().splitlines()[-1])["img_s"], rss_kb
 
 
-def run_cherry(path, steps, threads, batch, conv, impl):
+def run_cherry(path, steps, threads, batch, conv, impl, device="cpu"):
     with tempfile.TemporaryDirectory() as d:
         cmd = [path, "--synthetic", "--dataset", "cifar10", "--model", "resnet20", "--batch-size", str(batch),
                "--max-steps", str(steps), "--threads", str(threads), "--run-dir", d + "/run", "--log-every", "1",
                "--max-eval-samples", str(batch), "--conv", conv, "--imp-iters", "0", "--dyconv-impl", impl]
+        if device != "cpu":
+            cmd += ["--device", device]
         _, err, rc, rss_kb = run_measured(cmd)
         if rc != 0:
             sys.exit(f"{' '.join(cmd)} failed:\n{err}")
@@ -77,7 +90,7 @@ def run_cherry(path, steps, threads, batch, conv, impl):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--torch-worker":
-        torch_worker(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+        torch_worker(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6] if len(sys.argv) > 6 else "cpu")
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cherry", default=os.path.join(ROOT, "build", "apps", "train_resnet"))
@@ -87,19 +100,21 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--conv", choices=["static", "dynamic", "pad"], default="static")
     ap.add_argument("--dyconv-impl", choices=["grouped", "kmix"], default="grouped", help="Cherry's per-sample kernel execution")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where both sides train")
     args = ap.parse_args()
     if not os.path.isfile(args.cherry):
         sys.exit(f"error: {args.cherry} not found; build it first (cmake --build build --target train_resnet)")
     c_runs, t_runs, c_rss, t_rss = [], [], 0, 0
     for _ in range(args.rounds):
-        ips, rss = run_cherry(args.cherry, args.steps, args.threads, args.batch, args.conv, args.dyconv_impl)
+        ips, rss = run_cherry(args.cherry, args.steps, args.threads, args.batch, args.conv, args.dyconv_impl, args.device)
         c_runs.append(ips)
         c_rss = max(c_rss, rss)
-        ips, rss = run_torch(args.steps, args.threads, args.batch, args.conv)
+        ips, rss = run_torch(args.steps, args.threads, args.batch, args.conv, args.device)
         t_runs.append(ips)
         t_rss = max(t_rss, rss)
     c, t = statistics.median(c_runs), statistics.median(t_runs)
-    print(f"ResNet-20 ({args.conv} convs) training, batch {args.batch}, {args.threads} threads, {args.steps} steps x {args.rounds} rounds")
+    where = f"{args.threads} threads" if args.device == "cpu" else f"device {args.device}"
+    print(f"ResNet-20 ({args.conv} convs) training, batch {args.batch}, {where}, {args.steps} steps x {args.rounds} rounds")
     print(f"  cherry: {c:8.1f} img/s   (runs: {', '.join(f'{v:.1f}' for v in c_runs)})   peak RSS {c_rss / 1024:.0f} MiB")
     print(f"  torch : {t:8.1f} img/s   (runs: {', '.join(f'{v:.1f}' for v in t_runs)})   peak RSS {t_rss / 1024:.0f} MiB")
     print(f"  ratio cherry/torch: {c / t:.2f}")

@@ -85,7 +85,7 @@ Tensor DynamicConv2d::forward_kmix(const Tensor& x, const Tensor& pi) {
   Tensor w = dynamic_factors().view(ws), mix = pi;
   if (is_pad()) {
     w = cat({w, static_part()}, 0);
-    mix = cat({pi, ones({B, 1}, pi.dtype())}, 1);
+    mix = cat({pi, ones({B, 1}, pi.dtype(), pi.device())}, 1);
   }
   const int64_t F = mix.size(1);
   Tensor y = conv2d(x, w, {}, conv_.params());  // [B, F*O, H', W']

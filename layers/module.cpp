@@ -118,6 +118,13 @@ void Module::to(DType dtype) {
     if (is_floating(t.dtype())) t.set_data(t.detach().to(dtype));
 }
 
+void Module::to(Device device) {
+  for (auto& [n, t] : state_dict()) {
+    if (t.device() == device) continue;
+    t.set_data(t.detach().to(device));
+  }
+}
+
 std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() const {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
   for (const auto& [n, c] : children_) {

@@ -55,6 +55,9 @@ class Module {
   void eval() { train(false); }
   bool training() const { return training_; }
   void to(DType dtype);  // floating parameters and buffers
+  // Every parameter and buffer to `device`, in place (handles stay valid, like to(DType)); their
+  // gradients are dropped. Build optimizers after this: their state lives on the parameters' device.
+  void to(Device device);
   void zero_grad();
   std::string repr(int indent = 0) const;  // the module tree, like print(model)
 

@@ -16,9 +16,9 @@ PadLayer::PadLayer(const Shape& shape, int64_t factors_k, const PadOptions& o, c
   if (scale_) phi = register_parameter("phi", zeros({}));
 }
 
-Tensor PadLayer::lambda_d() const { return has_scale() ? 2.0 * sigmoid(phi) : scalar_tensor(1.0, factors.dtype()); }
+Tensor PadLayer::lambda_d() const { return has_scale() ? 2.0 * sigmoid(phi) : scalar_tensor(1.0, factors.dtype(), factors.device()); }
 
-Tensor PadLayer::lambda_s() const { return has_scale() ? 2.0 - lambda_d() : scalar_tensor(1.0, factors.dtype()); }
+Tensor PadLayer::lambda_s() const { return has_scale() ? 2.0 - lambda_d() : scalar_tensor(1.0, factors.dtype(), factors.device()); }
 
 double PadLayer::lambda_d_value() const {
   NoGradGuard ng;
@@ -45,7 +45,7 @@ void PadLayer::set_mask(const Tensor& m) {
   CHERRY_CHECK(is_pad(), "PadLayer", "a fully dynamic layer has no mask");
   CHERRY_CHECK(m.shape() == shape_, "PadLayer", "mask shape ", shape_str(m.shape()), " does not match the weight shape ", shape_str(shape_));
   NoGradGuard ng;
-  mask.copy_(m.to(mask.dtype()));
+  mask.copy_(m.to(mask.device()).to(mask.dtype()));  // masks may be built on the host (IMP)
 }
 
 int64_t PadLayer::stored_values() const {

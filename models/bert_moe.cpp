@@ -54,7 +54,8 @@ Tensor total_balance_loss(const std::vector<std::shared_ptr<MoeLinear>>& layers)
   Tensor total;
   for (const auto& l : layers)
     if (l->balance_loss().defined()) total = total.defined() ? total + l->balance_loss() : l->balance_loss();
-  return total.defined() ? total : zeros({});
+  if (total.defined()) return total;
+  return layers.empty() ? zeros({}) : zeros({}, DType::f32, layers.front()->parameters().front().device());
 }
 
 }  // namespace cherry

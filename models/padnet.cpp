@@ -79,7 +79,7 @@ int64_t forward_flops(Layer& model, const Shape& sample) {
   s.insert(s.begin(), 1);
   NoGradGuard ng;
   FlopCounter counter;
-  model.forward(zeros(s, model.parameters().front().dtype()));
+  model.forward(zeros(s, model.parameters().front().dtype(), model.parameters().front().device()));
   model.train(was_training);
   return counter.total();
 }

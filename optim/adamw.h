@@ -1,7 +1,8 @@
 // AdamW (decoupled weight decay) with torch.optim.AdamW's exact semantics, amsgrad off:
 // p *= 1 - lr*wd; m = lerp(m, g, 1-beta1); v = beta2*v + (1-beta2)*g*g;
 // p -= lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps), t = this parameter's update count.
-// State per parameter: "optim.<name>.exp_avg", "optim.<name>.exp_avg_sq". CPU only for now.
+// State per parameter: "optim.<name>.exp_avg", "optim.<name>.exp_avg_sq". Runs on the
+// parameter's device (the backend's adamw_step).
 #pragma once
 #include "optim/optimizer.h"
 

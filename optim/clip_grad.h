@@ -1,6 +1,7 @@
 // Gradient clipping by global L2 norm, like torch.nn.utils.clip_grad_norm_: the norm is taken over
 // all gradients together, and when it exceeds max_norm every gradient is scaled in place by
-// max_norm / (norm + 1e-6). Parameters without a grad are ignored. CPU only for now.
+// max_norm / (norm + 1e-6). Parameters without a grad are ignored. Works on any device:
+// device gradients are reduced and scaled on their device, only the norm is read back.
 // Not here: per-tensor clipping, other p-norms, clipping by value.
 #pragma once
 #include <vector>

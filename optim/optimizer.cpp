@@ -72,10 +72,12 @@ void Optimizer::step() {
     const Tensor g = s.param.grad();
     if (!g.defined()) continue;
     const Tensor& p = s.param;
-    CHERRY_CHECK(p.device().is_cpu(), kind_ + ".step", "not implemented on ", p.device().str(), " yet (parameter '", s.name, "')");
     CHERRY_CHECK(p.is_contiguous(), kind_ + ".step", "parameter '", s.name, "' must be contiguous, got ", p.describe());
     CHERRY_CHECK(g.shape() == p.shape() && g.dtype() == p.dtype() && g.device() == p.device(), kind_ + ".step", "grad of '", s.name,
                  "' is ", g.describe(), " but the parameter is ", p.describe());
+    for (const auto& b : s.buffers)  // state made on another device (a model moved after the optimizer was built)
+      CHERRY_CHECK(b.device() == p.device(), kind_ + ".step", "state of '", s.name, "' is on ", b.device().str(), " but the parameter is ",
+                   p.describe(), "; build the optimizer after moving the model");
   }
   for (auto& s : slots_) {
     const Tensor g = s.param.grad();
@@ -135,20 +137,5 @@ void Optimizer::load_state_tensors(const std::map<std::string, Tensor>& state) {
       s.buffers[i].copy_(state.at(kPrefix + s.name + "." + buffer_names_[i]).to(s.param.device()));
   }
 }
-
-namespace detail {
-
-void parallel_chunks(int64_t n, const std::function<void(int64_t, int64_t)>& f) {
-  constexpr int64_t kChunk = 1 << 15;
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-  if (chunks <= 1) {
-    if (n > 0) f(0, n);
-    return;
-  }
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) f(c * kChunk, std::min(n, (c + 1) * kChunk));
-}
-
-}  // namespace detail
 
 }  // namespace cherry

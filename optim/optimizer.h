@@ -65,8 +65,8 @@ class Optimizer {
   };
 
   Optimizer(std::string kind, std::vector<ParamGroup> groups, double lr, std::vector<std::string> buffer_names);
-  // Applies one update to slot.param. grad is contiguous, same shape/dtype as the parameter, on the
-  // CPU; slot.step has already been incremented; lr includes the group's lr_scale.
+  // Applies one update to slot.param. grad is contiguous, same shape/dtype/device as the parameter
+  // and its state buffers; slot.step has already been incremented; lr includes the group's lr_scale.
   virtual void update(Slot& slot, const Tensor& grad, double lr) = 0;
 
   const std::string& kind() const { return kind_; }
@@ -79,11 +79,5 @@ class Optimizer {
   double lr_;
   int64_t step_count_ = 0;
 };
-
-namespace detail {
-// Runs f(i0, i1) over [0, n) in fixed chunks, in parallel for large n. Elementwise updates give the
-// same bits whatever the thread count, since each element is computed by the same code.
-void parallel_chunks(int64_t n, const std::function<void(int64_t, int64_t)>& f);
-}  // namespace detail
 
 }  // namespace cherry

@@ -1,7 +1,8 @@
 // SGD with momentum, Nesterov and L2 weight decay, with torch.optim.SGD's exact semantics (dampening
 // 0): g = grad + wd*p; buf = g on a parameter's first update, else buf = momentum*buf + g;
 // g = nesterov ? g + momentum*buf : buf; p -= lr*g. Weight decay comes from each ParamGroup.
-// State per parameter (momentum > 0 only): "optim.<name>.momentum_buffer". CPU only for now.
+// State per parameter (momentum > 0 only): "optim.<name>.momentum_buffer". Runs on the
+// parameter's device (the backend's sgd_step).
 #pragma once
 #include "optim/optimizer.h"
 

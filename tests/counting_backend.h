@@ -16,7 +16,7 @@ class CountingBackend final : public Backend {
     return {"fill", "copy", "unary", "binary", "where", "reduce", "argmax", "topk", "softmax", "softmax_backward", "matmul",
             "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
             "avg_pool2d_forward", "avg_pool2d_backward", "batch_norm_forward", "batch_norm_backward", "layer_norm_forward",
-            "layer_norm_backward", "index_select", "index_add", "gather", "scatter_add"};
+            "layer_norm_backward", "index_select", "index_add", "gather", "scatter_add", "sgd_step", "adamw_step"};
   }
 
   const char* name() const override { return inner_.name(); }
@@ -24,6 +24,7 @@ class CountingBackend final : public Backend {
   void raw_deallocate(void* p, size_t n) override { inner_.raw_deallocate(p, n); }
   void copy_from_host(void* d, const void* s, size_t n) override { inner_.copy_from_host(d, s, n); }
   void copy_to_host(void* d, const void* s, size_t n) override { inner_.copy_to_host(d, s, n); }
+  void synchronize() override { inner_.synchronize(); }
   void fill(const Arg& o, double v) override { ++calls["fill"], inner_.fill(o, v); }
   void copy(const Arg& s, const Arg& d) override { ++calls["copy"], inner_.copy(s, d); }
   void unary(UnaryOp op, const Arg& x, const Arg& o) override { ++calls["unary"], inner_.unary(op, x, o); }
@@ -46,7 +47,9 @@ class CountingBackend final : public Backend {
   void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& i, const Pool2dParams& p) override {
     ++calls["max_pool2d_forward"], inner_.max_pool2d_forward(x, y, i, p);
   }
-  void max_pool2d_backward(const Arg& gy, const Arg& i, const Arg& gx) override { ++calls["max_pool2d_backward"], inner_.max_pool2d_backward(gy, i, gx); }
+  void max_pool2d_backward(const Arg& gy, const Arg& i, const Arg& gx, const Pool2dParams& p) override {
+    ++calls["max_pool2d_backward"], inner_.max_pool2d_backward(gy, i, gx, p);
+  }
   void avg_pool2d_forward(const Arg& x, const Arg& y, const Pool2dParams& p) override { ++calls["avg_pool2d_forward"], inner_.avg_pool2d_forward(x, y, p); }
   void avg_pool2d_backward(const Arg& gy, const Arg& gx, const Pool2dParams& p) override {
     ++calls["avg_pool2d_backward"], inner_.avg_pool2d_backward(gy, gx, p);
@@ -70,6 +73,10 @@ class CountingBackend final : public Backend {
   void index_add(const Arg& o, int64_t d, const Arg& i, const Arg& s) override { ++calls["index_add"], inner_.index_add(o, d, i, s); }
   void gather(const Arg& x, int64_t d, const Arg& i, const Arg& o) override { ++calls["gather"], inner_.gather(x, d, i, o); }
   void scatter_add(const Arg& o, int64_t d, const Arg& i, const Arg& s) override { ++calls["scatter_add"], inner_.scatter_add(o, d, i, s); }
+  void sgd_step(const Arg& p, const Arg& g, const Arg& b, const SgdStep& s) override { ++calls["sgd_step"], inner_.sgd_step(p, g, b, s); }
+  void adamw_step(const Arg& p, const Arg& g, const Arg& m, const Arg& v, const AdamWStep& s) override {
+    ++calls["adamw_step"], inner_.adamw_step(p, g, m, v, s);
+  }
 
  private:
   Backend& inner_;

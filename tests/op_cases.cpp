@@ -1,6 +1,9 @@
 // Every op of autograd/ops.h, on shapes that exercise broadcasting, non-contiguous inputs,
-// groups/strides/dilation, and the reduced-dim variants.
+// groups/strides/dilation, and the reduced-dim variants; and the backends' optimizer updates.
+// Cases create any extra tensor on their inputs' device, so the same table runs on CUDA.
 #include "tests/op_cases.h"
+
+#include <cmath>
 
 #include "autograd/ops.h"
 
@@ -12,6 +15,27 @@ Conv2dParams conv(int64_t s, int64_t p, int64_t d, int64_t g) {
   Conv2dParams c;
   c.stride[0] = c.stride[1] = s, c.padding[0] = c.padding[1] = p, c.dilation[0] = c.dilation[1] = d, c.groups = g;
   return c;
+}
+// x[0]: the parameter, x[1], x[2]: the gradients of two updates.
+Tensor sgd_two_steps(const V& x, SgdStep s, bool momentum) {
+  Tensor p = x[0].detach().clone(), buf = zeros_like(p);
+  Backend& be = backend_for(p.device().type);
+  const Arg b = momentum ? buf.arg() : Arg{nullptr, p.dtype(), {}, {}};
+  be.sgd_step(p.arg(), x[1].contiguous().arg(), b, s);
+  s.first = false;
+  be.sgd_step(p.arg(), x[2].contiguous().arg(), b, s);
+  return stack({p, buf}, 0);
+}
+// AdamW's scalars as AdamW::update computes them, for updates t = 1, 2.
+Tensor adamw_two_steps(const V& x, double lr, double wd, double beta1 = 0.9) {
+  Tensor p = x[0].detach().clone(), m = zeros_like(p), v = zeros_like(p);
+  Backend& be = backend_for(p.device().type);
+  const double beta2 = 0.999, eps = 1e-8;
+  for (int t = 1; t <= 2; ++t) {
+    const AdamWStep s{1.0 - lr * wd, 1.0 - beta1, beta2, 1.0 - beta2, std::sqrt(1.0 - std::pow(beta2, t)), lr / (1.0 - std::pow(beta1, t)), eps};
+    be.adamw_step(p.arg(), x[size_t(t)].contiguous().arg(), m.arg(), v.arg(), s);
+  }
+  return stack({p, m, v}, 0);
 }
 Pool2dParams pool(int64_t k, int64_t s, int64_t p, bool include_pad = true) {
   Pool2dParams q;
@@ -87,13 +111,14 @@ std::vector<OpCase> op_cases() {
   c.push_back({"adaptive_avg_pool2d_2", {N({2, 3, 4, 6})}, [](const V& x) { return adaptive_avg_pool2d(x[0], 2, 3); }});
   c.push_back({"batch_norm_train", {N({4, 3, 3, 2}), P({3}), N({3})},
                [](const V& x) {
-                 Tensor rm = zeros({3}, x[0].dtype()), rv = ones({3}, x[0].dtype());
+                 Tensor rm = zeros({3}, x[0].dtype(), x[0].device()), rv = ones({3}, x[0].dtype(), x[0].device());
                  return batch_norm(x[0], x[1], x[2], rm, rv, true, 0.1, 1e-5);
                }});
   c.push_back({"batch_norm_train_2d_noaffine", {N({6, 4})}, [](const V& x) { return batch_norm(x[0], {}, {}, {}, {}, true); }});
   c.push_back({"batch_norm_eval", {N({4, 3, 2, 2}), P({3}), N({3})},
                [](const V& x) {
-                 Tensor rm = from_vector<double>({0.3, -0.2, 0.1}, {3}).to(x[0].dtype()), rv = from_vector<double>({1.7, 0.6, 1.1}, {3}).to(x[0].dtype());
+                 Tensor rm = from_vector<double>({0.3, -0.2, 0.1}, {3}, x[0].device()).to(x[0].dtype());
+                 Tensor rv = from_vector<double>({1.7, 0.6, 1.1}, {3}, x[0].device()).to(x[0].dtype());
                  return batch_norm(x[0], x[1], x[2], rm, rv, false);
                }});
   c.push_back({"layer_norm", {N({2, 3, 8}), P({8}), N({8})}, [](const V& x) { return layer_norm(x[0], x[1], x[2], 1e-5); }});
@@ -120,13 +145,22 @@ std::vector<OpCase> op_cases() {
   c.push_back({"cross_entropy", {N({5, 4}), I({5}, 4)}, [](const V& x) { return cross_entropy(x[0], x[1]); }});
   c.push_back({"cross_entropy_smoothing_ignore", {N({6, 5}), I({6}, 5)},
                [](const V& x) {
-                 Tensor t = x[1].clone();
+                 Tensor t = x[1].to(kCPU).clone();  // edited on the host, then back to the inputs' device
                  t.data_ptr<int64_t>()[2] = -100;
-                 return cross_entropy(x[0], t, 0.1, -100);
+                 return cross_entropy(x[0], t.to(x[1].device()), 0.1, -100);
                }});
   c.push_back({"cross_entropy_none", {N({4, 3}), I({4}, 3)}, [](const V& x) { return cross_entropy(x[0], x[1], 0.0, -100, Reduction::none); }});
   c.push_back({"mse_loss", {N({3, 4}), N({3, 4})}, [](const V& x) { return mse_loss(x[0], x[1]); }});
   c.push_back({"dropout", {N({6, 5})}, [](const V& x) { return dropout(x[0], 0.3, true); }});
+  // --- optimizer updates (the backends' sgd_step/adamw_step): a first and a later update of a
+  // parameter, returning the parameter and its state stacked ---
+  c.push_back({"sgd_step_momentum_nesterov_wd", {N({3, 5}), N({3, 5}), N({3, 5})},
+               [](const V& x) { return sgd_two_steps(x, SgdStep{0.1, 5e-4, 0.9, true, true}, true); }, false});
+  c.push_back({"sgd_step_plain", {N({4, 3}), N({4, 3}), N({4, 3})},
+               [](const V& x) { return sgd_two_steps(x, SgdStep{0.05, 0.0, 0.0, false, true}, false); }, false});
+  c.push_back({"adamw_step", {N({3, 5}), N({3, 5}), N({3, 5})}, [](const V& x) { return adamw_two_steps(x, 1e-3, 0.01); }, false});
+  c.push_back({"adamw_step_high_beta1", {N({2, 6}), N({2, 6}), N({2, 6})}, [](const V& x) { return adamw_two_steps(x, 0.1, 0.0, 0.3); },
+               false});
   return c;
 }
 

@@ -1,6 +1,6 @@
 // The op harness's case table: each case is an op applied to generated inputs. The harness
-// (test_ops.cpp) runs every case on the CPU backend and on the reference backend (forward and
-// backward) and through a float64 gradient check.
+// (test_ops.cpp) runs every case on the CPU backend, on the CUDA backend where a device exists, and
+// on the reference backend (forward and backward), and through a float64 gradient check.
 #pragma once
 #include <functional>
 #include <string>

@@ -21,7 +21,7 @@ double collapsed_fraction(const Tensor& pi, double threshold) {
   NoGradGuard ng;
   if (pi.size(0) == 0) return 0.0;
   Tensor top = amax(pi.to(DType::f64), {1});
-  return mean(gt(top, scalar_tensor(threshold, DType::f64)).to(DType::f64)).item<double>();
+  return mean(gt(top, scalar_tensor(threshold, DType::f64, top.device())).to(DType::f64)).item<double>();
 }
 
 nlohmann::json dynamic_layer_stats(const NamedPadLayers& layers) {

@@ -83,8 +83,8 @@ class BertTask final : public TrainTask {
       if (!b) return std::nullopt;
     }
     if (o_.log_batches) run_->append_jsonl("batch_indices.jsonl", {{"step", step + 1}, {"indices", b->indices}});
-    Tensor labels = glue_labels(train_.data, b->indices);
-    Tensor logits = model_->forward(b->text.input_ids, b->text.attention_mask, b->text.token_type_ids);
+    Tensor labels = glue_labels(train_.data, b->indices).to(device());
+    Tensor logits = forward(b->text);
     TrainBatch r{model_->loss(logits, labels), int64_t(b->indices.size()), -1};
     if (!moe_.empty() && o_.balance_coef > 0) r.loss = r.loss + o_.balance_coef * total_balance_loss(moe_);
     if (!info_.regression) {
@@ -207,14 +207,24 @@ class BertTask final : public TrainTask {
     load_report_ = r.str();
     if (o_.ffn == "dense") {
       model_ = dense;
-      return;
+    } else {
+      MoeOptions mo;
+      mo.experts = o_.experts, mo.top_k = o_.top_k;
+      mo.pad.mode = o_.ffn == "pad" ? DynamicMode::pad : DynamicMode::dynamic;
+      mo.pad.scale = !o_.imp.no_scale;
+      model_ = upcycle_to_moe(*dense, mo);
+      moe_ = moe_layers(*model_);
     }
-    MoeOptions mo;
-    mo.experts = o_.experts, mo.top_k = o_.top_k;
-    mo.pad.mode = o_.ffn == "pad" ? DynamicMode::pad : DynamicMode::dynamic;
-    mo.pad.scale = !o_.imp.no_scale;
-    model_ = upcycle_to_moe(*dense, mo);
-    moe_ = moe_layers(*model_);
+    // Built, loaded and upcycled on the CPU (same weights for a seed on every device), then moved.
+    if (o_.device == "cuda") model_->to(kCUDA);
+  }
+
+  // The model's device (the CPU unless --device cuda; the CPU again after --export-deploy).
+  Device device() const { return model_->parameters().front().device(); }
+  // The model on a batch moved to its device (the same tensors on the CPU).
+  Tensor forward(const TextBatch& t) {
+    const Device d = device();
+    return model_->forward(t.input_ids.to(d), t.attention_mask.to(d), t.token_type_ids.to(d));
   }
 
   bool loaded_partitioned() const {
@@ -251,8 +261,8 @@ class BertTask final : public TrainTask {
     model_->eval();
     auto loss_of_batch = [&](int64_t i) {
       const TextLoaderBatch& b = batches[size_t(i)];
-      Tensor logits = model_->forward(b.text.input_ids, b.text.attention_mask, b.text.token_type_ids);
-      return model_->loss(logits, glue_labels(train_.data, b.indices));
+      Tensor logits = forward(b.text);
+      return model_->loss(logits, glue_labels(train_.data, b.indices).to(device()));
     };
     ImpOptions io = o_.imp.options(o_.seed);
     io.batches = int64_t(batches.size());
@@ -271,6 +281,7 @@ class BertTask final : public TrainTask {
   // PADNET.md §5: fold every MoE layer, check the outputs on a dev batch, save, report the counts.
   void export_deployment(RunDir& run) {
     CHERRY_CHECK(!moe_.empty(), "finetune_bert", "--export-deploy needs --ffn moe or pad (a dense model has nothing to fold)");
+    model_->to(kCPU);  // the deployment form is built and checked on the host (later predictions run there too)
     model_->eval();
     auto deployed = deploy_moe_bert(*model_);
     deployed->eval();
@@ -305,8 +316,8 @@ class BertTask final : public TrainTask {
     double loss_sum = 0;
     const bool labelled = s.data.labelled();
     while (auto b = loader.next()) {
-      Tensor logits = model_->forward(b->text.input_ids, b->text.attention_mask, b->text.token_type_ids);
-      if (labelled) loss_sum += model_->loss(logits, glue_labels(s.data, b->indices)).item<float>() * double(b->indices.size());
+      Tensor logits = forward(b->text);
+      if (labelled) loss_sum += model_->loss(logits, glue_labels(s.data, b->indices).to(device())).item<float>() * double(b->indices.size());
       const Tensor p = info_.regression ? logits.reshape({-1}).to(DType::f64) : argmax(logits, 1).to(DType::f64);
       for (double v : p.to_vector<double>()) out.push_back(v);
     }
@@ -335,11 +346,12 @@ class BertTask final : public TrainTask {
 
 TrainResult run_finetune_bert(const FinetuneOptions& o) {
   const std::string runtime = setup_runtime(o.threads);
-  CHERRY_CHECK(o.device == "cpu", "finetune_bert", "--device cuda: the CUDA backend lacks the kernels BERT needs yet; use --device cpu");
+  CHERRY_CHECK(o.device == "cpu" || backend_available(DeviceType::cuda), "finetune_bert", "--device cuda: no usable CUDA backend (",
+               backend_info(DeviceType::cuda), "); use --device cpu");
   CHERRY_CHECK(fs::exists(o.model + "/config.json"), "finetune_bert", "no BERT model in '", o.model,
                "' (config.json missing): run `python3 scripts/fetch_bert.py` or pass --model DIR (a Hugging Face BERT folder)");
   BertTask task(o);
-  task.runtime_ = runtime;
+  task.runtime_ = o.device == "cpu" ? runtime : cat(runtime, "; ", backend_info(DeviceType::cuda));
   auto groups = decay_groups(task.model().named_parameters(), o.weight_decay, true);
   AdamW optim(groups, AdamWOptions{o.lr});
   const int64_t steps = o.epochs * task.steps_per_epoch();

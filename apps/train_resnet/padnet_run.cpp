@@ -50,7 +50,11 @@ void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOpt
     io.batches = int64_t(batches.size());
   }
   model.eval();  // PADNET.md §4: scores with the current M, model in eval mode
-  auto loss_of_batch = [&](int64_t i) { return cross_entropy(model.forward(batches[size_t(i)].images), batches[size_t(i)].labels); };
+  const Device device = model.parameters().front().device();
+  auto loss_of_batch = [&](int64_t i) {
+    const Batch& b = batches[size_t(i)];
+    return cross_entropy(model.forward(b.images.to(device)), b.labels.to(device));
+  };
   auto report = run_imp(pad_layers(model), io, loss_of_batch);
   model.zero_grad();
   model.train();

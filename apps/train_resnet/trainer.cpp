@@ -105,11 +105,15 @@ class ResNetTask final : public TrainTask {
  public:
   ResNetTask(const TrainOptions& o, Data data)
       : o_(o),
+        device_(o.device == "cuda" ? kCUDA : kCPU),
         data_(std::move(data)),
         model_(ResNetConfig{o.model, data_.train->sample_shape()[0], data_.train->num_classes()}, conv_factory_from(o)),
         dynamic_layers_(pad_layers(model_)),
         train_loader_(*data_.train, LoaderOptions{o.batch_size, !o.overfit_batch, false, o.seed, o.workers, 4}),
-        test_loader_(*data_.test, LoaderOptions{o.batch_size, false, false, o.seed, o.workers, 4}) {}
+        test_loader_(*data_.test, LoaderOptions{o.batch_size, false, false, o.seed, o.workers, 4}) {
+    // Built (and initialised) on the CPU, so a seed gives the same weights on every device.
+    if (device_ != kCPU) model_.to(device_);
+  }
 
   ResNet& resnet() { return model_; }
   Module& model() override { return model_; }
@@ -129,10 +133,11 @@ class ResNetTask final : public TrainTask {
       b = train_loader_.next();
       if (!b) return std::nullopt;
     }
-    Tensor logits = model_.forward(b->images);
-    TrainBatch r{cross_entropy(logits, b->labels, o_.label_smoothing), b->labels.numel(), 0};
+    const Tensor images = b->images.to(device_), labels = b->labels.to(device_);  // the same tensors on the CPU
+    Tensor logits = model_.forward(images);
+    TrainBatch r{cross_entropy(logits, labels, o_.label_smoothing), labels.numel(), 0};
     NoGradGuard ng;
-    r.correct = sum(eq(argmax(logits, 1), b->labels).to(DType::i64)).item<int64_t>();
+    r.correct = sum(eq(argmax(logits, 1), labels).to(DType::i64)).item<int64_t>();
     return r;
   }
 
@@ -144,10 +149,11 @@ class ResNetTask final : public TrainTask {
     int64_t correct = 0, samples = 0;
     test_loader_.set_state({0, 0});
     while (auto b = test_loader_.next()) {
-      Tensor logits = model_.forward(b->images);
-      loss_sum += cross_entropy(logits, b->labels, 0.0, -100, Reduction::sum).item<float>();
-      correct += sum(eq(argmax(logits, 1), b->labels).to(DType::i64)).item<int64_t>();
-      samples += b->labels.numel();
+      const Tensor images = b->images.to(device_), labels = b->labels.to(device_);
+      Tensor logits = model_.forward(images);
+      loss_sum += cross_entropy(logits, labels, 0.0, -100, Reduction::sum).item<float>();
+      correct += sum(eq(argmax(logits, 1), labels).to(DType::i64)).item<int64_t>();
+      samples += labels.numel();
     }
     model_.train(was_training);
     Evaluation e;
@@ -201,6 +207,7 @@ class ResNetTask final : public TrainTask {
                   d["kappa"].get<double>(), ld_min, ld_max, ent);
     }
     if (o_.export_deploy.empty()) return;
+    if (device_ != kCPU) model_.to(kCPU);  // the deployment form is built and checked on the host
     DataLoader check(*data_.test, LoaderOptions{std::min<int64_t>(o_.batch_size, 32), false, false, o_.seed, 0, 1});
     auto b = check.next();
     CHERRY_CHECK(b.has_value(), "train_resnet", "--export-deploy needs at least one test image to check the folded model");
@@ -216,6 +223,7 @@ class ResNetTask final : public TrainTask {
 
  private:
   const TrainOptions& o_;
+  Device device_;
   Data data_;
   ResNet model_;
   NamedPadLayers dynamic_layers_;
@@ -226,13 +234,13 @@ class ResNetTask final : public TrainTask {
 
 TrainResult run_train_resnet(const TrainOptions& o) {
   const std::string runtime = setup_runtime(o.threads);
-  CHERRY_CHECK(o.device == "cpu", "train_resnet",
-               "--device cuda: training on the GPU is not supported yet (the CUDA backend lacks conv/BN kernels); use --device cpu");
+  CHERRY_CHECK(o.device == "cpu" || backend_available(DeviceType::cuda), "train_resnet", "--device cuda: no usable CUDA backend (",
+               backend_info(DeviceType::cuda), "); use --device cpu");
   CHERRY_CHECK(!o.eval_only || !o.init_from.empty() || !o.resume.empty(), "train_resnet",
                "--eval-only needs weights: pass --init-from PATH or --resume auto|PATH");
   manual_seed(o.seed);
   ResNetTask task(o, make_data(o));
-  task.runtime_ = runtime;
+  task.runtime_ = o.device == "cpu" ? runtime : cat(runtime, "; ", backend_info(DeviceType::cuda));
   auto optim = make_optimizer(o, task.model());
   auto schedule = make_schedule(o, task.steps_per_epoch());
   LoopOptions lo;

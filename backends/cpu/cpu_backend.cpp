@@ -49,7 +49,7 @@ class CpuBackend final : public Backend {
   }
 
   void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& i, const Pool2dParams& p) override { cpu::max_pool2d_forward(x, y, i, p); }
-  void max_pool2d_backward(const Arg& gy, const Arg& i, const Arg& gx) override { cpu::max_pool2d_backward(gy, i, gx); }
+  void max_pool2d_backward(const Arg& gy, const Arg& i, const Arg& gx, const Pool2dParams&) override { cpu::max_pool2d_backward(gy, i, gx); }
   void avg_pool2d_forward(const Arg& x, const Arg& y, const Pool2dParams& p) override { cpu::avg_pool2d_forward(x, y, p); }
   void avg_pool2d_backward(const Arg& gy, const Arg& gx, const Pool2dParams& p) override { cpu::avg_pool2d_backward(gy, gx, p); }
 
@@ -72,6 +72,8 @@ class CpuBackend final : public Backend {
   void index_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) override { cpu::index_add(out, dim, idx, src); }
   void gather(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) override { cpu::gather(x, dim, idx, out); }
   void scatter_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) override { cpu::scatter_add(out, dim, idx, src); }
+  void sgd_step(const Arg& p, const Arg& g, const Arg& buf, const SgdStep& s) override { cpu::sgd_step(p, g, buf, s); }
+  void adamw_step(const Arg& p, const Arg& g, const Arg& m, const Arg& v, const AdamWStep& s) override { cpu::adamw_step(p, g, m, v, s); }
 };
 
 }  // namespace

@@ -44,4 +44,6 @@ void index_select(const Arg& x, int64_t dim, const Arg& idx, const Arg& out);
 void index_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src);
 void gather(const Arg& x, int64_t dim, const Arg& idx, const Arg& out);
 void scatter_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src);
+void sgd_step(const Arg& p, const Arg& g, const Arg& momentum_buffer, const SgdStep& s);
+void adamw_step(const Arg& p, const Arg& g, const Arg& exp_avg, const Arg& exp_avg_sq, const AdamWStep& s);
 }  // namespace cherry::cpu

@@ -1,12 +1,16 @@
 // Routes Backend calls to the cuda:: kernels and owns the process-wide CUDA state: device memory,
-// host<->device copies, the cuBLAS handle, device queries. Ops without a CUDA kernel yet throw;
-// nothing ever falls back to the CPU behind the caller's back.
+// host<->device copies, the stream and cuBLAS handle of each device, the device-error slot, device
+// queries. Every op has a kernel; nothing ever falls back to the CPU behind the caller's back.
 #include "backends/cuda/cuda_backend.h"
 
+#include <array>
 #include <cmath>
+#include <mutex>
 
 #include "backends/cuda/cuda_check.h"
+#include "backends/cuda/device_state.h"
 #include "backends/cuda/kernels.h"
+#include "core/allocator.h"
 #include "core/error.h"
 
 #ifndef CHERRY_CUDA_ARCHS
@@ -16,24 +20,77 @@
 namespace cherry {
 
 namespace cuda {
-cublasHandle_t cublas_handle() {
-  // Never destroyed: at process exit the driver may already be torn down, and cublasDestroy would
-  // then fail or crash; the driver reclaims the handle with the context.
-  static const cublasHandle_t handle = [] {
-    cublasHandle_t h = nullptr;
-    CHERRY_CUBLAS_CHECK(cublasCreate(&h));
-    CHERRY_CUBLAS_CHECK(cublasSetStream(h, stream()));
-    return h;
-  }();
-  return handle;
+namespace {
+constexpr int kMaxDevices = 64;
+
+int current_device() {
+  int dev = 0;
+  CHERRY_CUDA_CHECK(cudaGetDevice(&dev));
+  CHERRY_CHECK(dev >= 0 && dev < kMaxDevices, "cuda", "device ", dev, " beyond the ", kMaxDevices, " this backend tracks");
+  return dev;
+}
+
+// Per-device state, created on first use. Never destroyed: at process exit the driver may already
+// be torn down, and destroying handles then fails or crashes; the driver reclaims them.
+struct PerDevice {
+  std::once_flag once;
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  DeviceErrorSlot* errors = nullptr;  // host-mapped: the device writes, the host reads without a copy
+};
+PerDevice& per_device() {
+  static std::array<PerDevice, kMaxDevices> all;
+  PerDevice& d = all[size_t(current_device())];
+  std::call_once(d.once, [&d] {
+    // Non-blocking: no implicit ordering with the legacy default stream, so every copy here names
+    // this stream explicitly.
+    CHERRY_CUDA_CHECK(cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking));
+    CHERRY_CUBLAS_CHECK(cublasCreate(&d.cublas));
+    CHERRY_CUBLAS_CHECK(cublasSetStream(d.cublas, d.stream));
+    void* host = nullptr;
+    CHERRY_CUDA_CHECK(cudaHostAlloc(&host, sizeof(DeviceErrorSlot), cudaHostAllocMapped));
+    *static_cast<DeviceErrorSlot*>(host) = DeviceErrorSlot{0, 0, 0, 0};
+    void* dev = nullptr;
+    CHERRY_CUDA_CHECK(cudaHostGetDevicePointer(&dev, host, 0));
+    CHERRY_CHECK(dev == host, "cuda", "mapped host memory has a different device address (no unified addressing?)");
+    d.errors = static_cast<DeviceErrorSlot*>(dev);
+  });
+  return d;
+}
+
+const char* device_error_op(int code) {
+  switch (DeviceError(code)) {
+    case DeviceError::index_select: return "index_select";
+    case DeviceError::index_add: return "index_add";
+    case DeviceError::gather: return "gather";
+    case DeviceError::scatter_add: return "scatter_add";
+    case DeviceError::none: break;
+  }
+  return "cuda kernel";
+}
+}  // namespace
+
+cudaStream_t stream() { return per_device().stream; }
+cublasHandle_t cublas_handle() { return per_device().cublas; }
+DeviceErrorSlot* device_error_slot() { return per_device().errors; }
+
+void check_device_errors() {
+  volatile DeviceErrorSlot* e = per_device().errors;
+  if (e->code == 0) return;
+  const int code = e->code;
+  const long long index = e->index, size = e->size;
+  e->code = 0;
+  throw Error(device_error_op(code), cat("index ", index, " out of range [0, ", size,
+                                         ") (found on the device; reported at the next synchronisation, so the op that failed ran earlier)"));
+}
+
+Scratch::Scratch(size_t nbytes) : n_(nbytes), p_(nbytes ? CachingAllocator::get(DeviceType::cuda).allocate(nbytes) : nullptr) {}
+Scratch::~Scratch() {
+  if (p_) CachingAllocator::get(DeviceType::cuda).deallocate(p_, n_);
 }
 }  // namespace cuda
 
 namespace {
-
-[[noreturn]] void missing(const char* op, SourceLocation loc = ::cherry::SourceLocation::current()) {
-  throw Error(op, "not implemented on CUDA yet", loc);
-}
 
 std::string version_str(int v) { return v ? cat(v / 1000, ".", v % 1000 / 10) : std::string("none"); }
 
@@ -53,51 +110,73 @@ class CudaBackend final : public Backend {
     if (err != cudaSuccess) cuda::throw_cuda_error(cat("cudaMalloc(", nbytes, " bytes)"), err, ::cherry::SourceLocation::current());
     return p;
   }
-  void raw_deallocate(void* p, size_t) override { CHERRY_CUDA_CHECK(cudaFree(p)); }
-  // Synchronous cudaMemcpy on the legacy default stream: ordered after every kernel already queued.
-  void copy_from_host(void* dst, const void* src, size_t n) override { CHERRY_CUDA_CHECK(cudaMemcpy(dst, src, n, cudaMemcpyHostToDevice)); }
-  void copy_to_host(void* dst, const void* src, size_t n) override { CHERRY_CUDA_CHECK(cudaMemcpy(dst, src, n, cudaMemcpyDeviceToHost)); }
-  void synchronize() override { CHERRY_CUDA_CHECK(cudaDeviceSynchronize()); }
+  // Only the allocator's empty_cache frees raw blocks; queued kernels may still use a cached block,
+  // so wait for the stream first.
+  void raw_deallocate(void* p, size_t) override {
+    CHERRY_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+    CHERRY_CUDA_CHECK(cudaFree(p));
+  }
+  // Both copies wait for the stream: the host buffer may be reused (or read) as soon as they return.
+  void copy_from_host(void* dst, const void* src, size_t n) override {
+    CHERRY_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, cuda::stream()));
+    CHERRY_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+  }
+  void copy_to_host(void* dst, const void* src, size_t n) override {
+    CHERRY_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, cuda::stream()));
+    CHERRY_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+    cuda::check_device_errors();
+  }
+  void synchronize() override {
+    CHERRY_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
+    cuda::check_device_errors();
+  }
 
   void fill(const Arg& out, double v) override { cuda::fill(out, v); }
   void copy(const Arg& src, const Arg& dst) override { cuda::copy(src, dst); }
   void unary(UnaryOp op, const Arg& x, const Arg& out) override { cuda::unary(op, x, out); }
   void binary(BinaryOp op, const Arg& a, const Arg& b, const Arg& out) override { cuda::binary(op, a, b, out); }
+  void where(const Arg& c, const Arg& a, const Arg& b, const Arg& out) override { cuda::where(c, a, b, out); }
+  void reduce(ReduceOp op, const Arg& x, const Arg& out) override { cuda::reduce(op, x, out); }
+  void argmax(const Arg& x, const Arg& out) override { cuda::argmax(x, out); }
+  void topk(const Arg& x, int64_t k, bool largest, const Arg& v, const Arg& i) override { cuda::topk(x, k, largest, v, i); }
+  void softmax(const Arg& x, bool log, const Arg& y) override { cuda::softmax(x, log, y); }
+  void softmax_backward(const Arg& y, const Arg& gy, bool log, const Arg& gx) override { cuda::softmax_backward(y, gy, log, gx); }
   void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta) override { cuda::matmul(a, b, c, alpha, beta); }
 
-  void where(const Arg&, const Arg&, const Arg&, const Arg&) override { missing("where"); }
-  void reduce(ReduceOp op, const Arg&, const Arg&) override { missing(op_name(op)); }
-  void argmax(const Arg&, const Arg&) override { missing("argmax"); }
-  void topk(const Arg&, int64_t, bool, const Arg&, const Arg&) override { missing("topk"); }
-  void softmax(const Arg&, bool log, const Arg&) override { missing(log ? "log_softmax" : "softmax"); }
-  void softmax_backward(const Arg&, const Arg&, bool log, const Arg&) override {
-    missing(log ? "log_softmax_backward" : "softmax_backward");
+  void conv2d_forward(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) override {
+    cuda::conv2d_forward(x, w, bias, y, p);
   }
-  void conv2d_forward(const Arg&, const Arg&, const Arg&, const Arg&, const Conv2dParams&) override { missing("conv2d"); }
-  void conv2d_backward(const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, const Conv2dParams&) override {
-    missing("conv2d_backward");
+  void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gb,
+                       const Conv2dParams& p) override {
+    cuda::conv2d_backward(gy, x, w, gx, gw, gb, p);
   }
-  void max_pool2d_forward(const Arg&, const Arg&, const Arg&, const Pool2dParams&) override { missing("max_pool2d"); }
-  void max_pool2d_backward(const Arg&, const Arg&, const Arg&) override { missing("max_pool2d_backward"); }
-  void avg_pool2d_forward(const Arg&, const Arg&, const Pool2dParams&) override { missing("avg_pool2d"); }
-  void avg_pool2d_backward(const Arg&, const Arg&, const Pool2dParams&) override { missing("avg_pool2d_backward"); }
-  void batch_norm_forward(const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, bool, double, double, const Arg&, const Arg&,
-                          const Arg&) override {
-    missing("batch_norm");
+  void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& i, const Pool2dParams& p) override { cuda::max_pool2d_forward(x, y, i, p); }
+  void max_pool2d_backward(const Arg& gy, const Arg& i, const Arg& gx, const Pool2dParams& p) override {
+    cuda::max_pool2d_backward(gy, i, gx, p);
   }
-  void batch_norm_backward(const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, const Arg&) override {
-    missing("batch_norm_backward");
+  void avg_pool2d_forward(const Arg& x, const Arg& y, const Pool2dParams& p) override { cuda::avg_pool2d_forward(x, y, p); }
+  void avg_pool2d_backward(const Arg& gy, const Arg& gx, const Pool2dParams& p) override { cuda::avg_pool2d_backward(gy, gx, p); }
+  void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& rm, const Arg& rv, bool training, double momentum,
+                          double eps, const Arg& y, const Arg& mean, const Arg& invstd) override {
+    cuda::batch_norm_forward(x, w, b, rm, rv, training, momentum, eps, y, mean, invstd);
   }
-  void layer_norm_forward(const Arg&, const Arg&, const Arg&, double, const Arg&, const Arg&, const Arg&) override {
-    missing("layer_norm");
+  void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& mean, const Arg& invstd, const Arg& gx,
+                           const Arg& gw, const Arg& gb) override {
+    cuda::batch_norm_backward(gy, x, w, mean, invstd, gx, gw, gb);
   }
-  void layer_norm_backward(const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, const Arg&, const Arg&) override {
-    missing("layer_norm_backward");
+  void layer_norm_forward(const Arg& x, const Arg& w, const Arg& b, double eps, const Arg& y, const Arg& mean, const Arg& rstd) override {
+    cuda::layer_norm_forward(x, w, b, eps, y, mean, rstd);
   }
-  void index_select(const Arg&, int64_t, const Arg&, const Arg&) override { missing("index_select"); }
-  void index_add(const Arg&, int64_t, const Arg&, const Arg&) override { missing("index_add"); }
-  void gather(const Arg&, int64_t, const Arg&, const Arg&) override { missing("gather"); }
-  void scatter_add(const Arg&, int64_t, const Arg&, const Arg&) override { missing("scatter_add"); }
+  void layer_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& mean, const Arg& rstd, const Arg& gx,
+                           const Arg& gw, const Arg& gb) override {
+    cuda::layer_norm_backward(gy, x, w, mean, rstd, gx, gw, gb);
+  }
+  void index_select(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) override { cuda::index_select(x, dim, idx, out); }
+  void index_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) override { cuda::index_add(out, dim, idx, src); }
+  void gather(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) override { cuda::gather(x, dim, idx, out); }
+  void scatter_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) override { cuda::scatter_add(out, dim, idx, src); }
+  void sgd_step(const Arg& p, const Arg& g, const Arg& buf, const SgdStep& s) override { cuda::sgd_step(p, g, buf, s); }
+  void adamw_step(const Arg& p, const Arg& g, const Arg& m, const Arg& v, const AdamWStep& s) override { cuda::adamw_step(p, g, m, v, s); }
 };
 
 }  // namespace

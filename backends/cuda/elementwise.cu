@@ -1,4 +1,4 @@
-// Elementwise CUDA kernels: fill, copy/cast, unary, binary (comparisons write bool), scale. One
+// Elementwise CUDA kernels: fill, copy/cast, unary, binary (comparisons write bool), where, scale. One
 // grid-stride kernel shape serves them all: each thread finds its element's offset in every operand
 // (linear i*stride when the dims merge to one, else an unravel over <= 8 dims, in 32-bit arithmetic
 // when the element count allows) and hands them to a small functor that does the element's work.
@@ -107,6 +107,15 @@ struct CompareFn {
   const T* a;
   const T* b;
   __device__ void operator()(const int64_t (&off)[3]) const { out[off[0]] = dmath::compare<Op>(a[off[1]], b[off[2]]); }
+};
+
+template <class T, class C>
+struct WhereFn {
+  T* out;
+  const C* cond;  // bool or uint8_t: nonzero selects a
+  const T* a;
+  const T* b;
+  __device__ void operator()(const int64_t (&off)[4]) const { out[off[0]] = cond[off[1]] ? a[off[2]] : b[off[3]]; }
 };
 
 template <class T>
@@ -252,6 +261,19 @@ void binary(BinaryOp op, const Arg& a, const Arg& b, const Arg& out) {
       else
         launch(s, BinaryFn<Op, T>{out.ptr<T>(), a.ptr<T>(), b.ptr<T>()});
     });
+  });
+}
+
+void where(const Arg& cond, const Arg& a, const Arg& b, const Arg& out) {
+  check_dtype("where", a, out.dtype, "a");
+  check_dtype("where", b, out.dtype, "b");
+  CHERRY_CHECK(cond.dtype == DType::boolean || cond.dtype == DType::u8, "where", "condition must be bool/u8, got ", dtype_name(cond.dtype));
+  const auto s = make_strided<4>("where", out.shape, {&out.strides, &cond.strides, &a.strides, &b.strides});
+  dispatch_all(out.dtype, [&]<class T>() {
+    if (cond.dtype == DType::boolean)
+      launch(s, WhereFn<T, bool>{out.ptr<T>(), cond.ptr<bool>(), a.ptr<T>(), b.ptr<T>()});
+    else
+      launch(s, WhereFn<T, uint8_t>{out.ptr<T>(), cond.ptr<uint8_t>(), a.ptr<T>(), b.ptr<T>()});
   });
 }
 

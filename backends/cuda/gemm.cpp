@@ -41,6 +41,23 @@ void gemm_strided_batched(cublasOperation_t op_first, cublasOperation_t op_secon
 bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 }  // namespace
 
+template <class T>
+void gemm_rm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, int64_t sA, const T* B, int64_t ldb,
+             int64_t sB, T beta, T* C, int64_t ldc, int64_t sC, int64_t batch) {
+  if (M == 0 || N == 0 || batch == 0) return;
+  CHERRY_CHECK(K > 0, "gemm", "K must be positive");
+  CHERRY_CHECK(fits_int(M) && fits_int(N) && fits_int(K) && fits_int(lda) && fits_int(ldb) && fits_int(ldc) && fits_int(batch), "gemm",
+               "sizes exceed cuBLAS's 32-bit API: M=", M, " N=", N, " K=", K, " batch=", batch);
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: a row-major operand read
+  // column-major is its own transpose, so the flags carry over unchanged with A and B swapped.
+  gemm_strided_batched<T>(tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, int(N), int(M), int(K), alpha, B, int(ldb), sB, A,
+                          int(lda), sA, beta, C, int(ldc), sC, int(batch));
+}
+template void gemm_rm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, int64_t, const float*, int64_t, int64_t,
+                             float, float*, int64_t, int64_t, int64_t);
+template void gemm_rm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, int64_t, const double*, int64_t,
+                              int64_t, double, double*, int64_t, int64_t, int64_t);
+
 // c:(B,M,N) = alpha * a:(B,M,K) @ b:(B,K,N) + beta * c; c row-major per slice, a/b row- or
 // column-major per slice, batch stride 0 allowed on a and b.
 void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta) {

@@ -282,7 +282,7 @@ class ReferenceBackend final : public Backend {
     });
   }
 
-  void max_pool2d_backward(const Arg& gy, const Arg& indices, const Arg& gx) override {
+  void max_pool2d_backward(const Arg& gy, const Arg& indices, const Arg& gx, const Pool2dParams&) override {
     dispatch_floating(gy.dtype, "max_pool2d_backward", [&]<class T>() {
       fill(gx, 0.0);
       const int64_t W = gx.shape[3];
@@ -474,6 +474,41 @@ class ReferenceBackend final : public Backend {
         Index si = unravel(idx.shape, i), oi = si;
         oi[dim] = checked_index(idx, i, out.shape[dim], "scatter_add");
         at<T>(out, oi) += at<T>(src, si);
+      }
+    });
+  }
+
+  // The update formulas of optim/sgd.h and optim/adamw.h, element by element, rounding in T where
+  // PyTorch's kernels round (std::fma where torch fuses; this file has no implicit contraction).
+  void sgd_step(const Arg& p, const Arg& g, const Arg& buf, const SgdStep& s) override {
+    dispatch_floating(p.dtype, "sgd_step", [&]<class T>() {
+      const T lr = T(s.lr), wd = T(s.weight_decay), mom = T(s.momentum);
+      for (int64_t i = 0; i < p.numel(); ++i) {
+        T& pi = at<T>(p, i);
+        T d = at<T>(g, i);
+        if (wd != T(0)) d = std::fma(wd, pi, d);
+        if (buf.data) {
+          T& b = at<T>(buf, i);
+          b = s.first ? d : T(mom * b) + d;
+          d = s.nesterov ? std::fma(mom, b, d) : b;
+        }
+        pi = std::fma(-lr, d, pi);
+      }
+    });
+  }
+
+  void adamw_step(const Arg& p, const Arg& g, const Arg& m, const Arg& v, const AdamWStep& s) override {
+    dispatch_floating(p.dtype, "adamw_step", [&]<class T>() {
+      const T decay = T(s.decay), w = T(s.one_minus_beta1), b2 = T(s.beta2), w2 = T(s.one_minus_beta2), bc2 = T(s.bc2_sqrt),
+              step = T(s.step_size), eps = T(s.eps);
+      for (int64_t i = 0; i < p.numel(); ++i) {
+        T &pi = at<T>(p, i), &mi = at<T>(m, i), &vi = at<T>(v, i);
+        const T gi = at<T>(g, i);
+        const T decayed = T(pi * decay);
+        mi = w < T(0.5) ? T(mi + T(w * T(gi - mi))) : T(gi - T(T(gi - mi) * T(T(1) - w)));  // torch's lerp
+        vi = T(T(b2 * vi) + T(T(w2 * gi) * gi));
+        const T denom = T(T(std::sqrt(vi) / bc2) + eps);
+        pi = T(decayed + T(-step * T(mi / denom)));
       }
     });
   }
