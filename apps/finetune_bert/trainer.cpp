@@ -358,12 +358,7 @@ TrainResult run_finetune_bert(const FinetuneOptions& o) {
   const int64_t warmup = int64_t(std::ceil(o.warmup_ratio * double(steps)));
   std::shared_ptr<const LrSchedule> schedule = std::make_shared<LinearDecayLr>(o.lr, std::max<int64_t>(1, steps - warmup));
   if (warmup > 0) schedule = std::make_shared<WarmupLr>(schedule, warmup, 0.0);
-  LoopOptions lo;
-  lo.app = "finetune_bert";
-  lo.run_dir = o.run_dir, lo.resume = o.resume, lo.init_from = o.init_from;
-  lo.overwrite = o.overwrite, lo.eval_only = o.eval_only, lo.overfit_batch = o.overfit_batch;
-  lo.epochs = o.epochs, lo.max_steps = o.max_steps, lo.log_every = o.log_every, lo.save_every = o.save_every;
-  lo.keep_last = o.keep_last, lo.grad_clip = o.grad_clip;
+  LoopOptions lo = loop_options(o, "finetune_bert");
   lo.unit = "seq/s";
   lo.metric_prefix = "eval_";
   return run_train_loop(task, optim, *schedule, lo, o.to_json());

@@ -243,13 +243,7 @@ TrainResult run_train_resnet(const TrainOptions& o) {
   task.runtime_ = o.device == "cpu" ? runtime : cat(runtime, "; ", backend_info(DeviceType::cuda));
   auto optim = make_optimizer(o, task.model());
   auto schedule = make_schedule(o, task.steps_per_epoch());
-  LoopOptions lo;
-  lo.app = "train_resnet";
-  lo.run_dir = o.run_dir, lo.resume = o.resume, lo.init_from = o.init_from;
-  lo.overwrite = o.overwrite, lo.eval_only = o.eval_only, lo.overfit_batch = o.overfit_batch;
-  lo.epochs = o.epochs, lo.max_steps = o.max_steps, lo.log_every = o.log_every, lo.save_every = o.save_every;
-  lo.keep_last = o.keep_last, lo.grad_clip = o.grad_clip;
-  return run_train_loop(task, *optim, *schedule, lo, o.to_json());
+  return run_train_loop(task, *optim, *schedule, loop_options(o, "train_resnet"), o.to_json());
 }
 
 }  // namespace cherry
