@@ -5,7 +5,7 @@
 namespace cherry {
 
 DeployedConv2d::DeployedConv2d(const DynamicConv2d& t)
-    : conv_(t.conv_options()), weight_shape_(t.weight_shape()), folded_(t.fold()), attention_(t.attention) {
+    : conv_(t.conv_options()), folded_(t.fold()), attention_(t.attention) {
   NoGradGuard ng;
   register_buffer("static_dense", folded_.static_dense);
   register_buffer("index", folded_.index);
@@ -19,12 +19,7 @@ Tensor DeployedConv2d::forward(const Tensor& x) {
   const int64_t B = x.size(0), N = folded_.static_dense.numel();
   Tensor pi = attention_->forward(x, temperature_.to(x.dtype()));
   Tensor w = index_add(folded_.static_dense.reshape({1, N}).expand({B, N}).contiguous(), 1, folded_.index, matmul(pi, folded_.values));
-  Shape ws = weight_shape_;
-  ws[0] *= B;
-  Conv2dParams p = conv_.params();
-  p.groups = conv_.groups * B;
-  Tensor y = conv2d(x.contiguous().view({1, B * conv_.in_channels, x.size(2), x.size(3)}), w.view(ws), {}, p);
-  y = y.view({B, conv_.out_channels, y.size(2), y.size(3)});
+  Tensor y = per_sample_conv2d(x, w, conv_);
   if (bias_.defined()) y = y + matmul(pi, bias_).view({B, conv_.out_channels, 1, 1});
   return y;
 }

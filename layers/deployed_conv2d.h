@@ -16,7 +16,6 @@ class DeployedConv2d : public Layer {
 
  private:
   Conv2dOptions conv_;
-  Shape weight_shape_;
   FoldedPad folded_;
   std::shared_ptr<KernelAttention> attention_;
   Tensor bias_, temperature_;

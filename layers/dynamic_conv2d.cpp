@@ -63,17 +63,22 @@ Tensor DynamicConv2d::forward(const Tensor& x) {
   return y;
 }
 
-// Theta(x_b) for every sample as one [B*C_out, C_in/g, kh, kw] weight, then one grouped conv.
-Tensor DynamicConv2d::forward_grouped(const Tensor& x, const Tensor& pi) {
-  const int64_t B = x.size(0), K = num_factors(), N = weight_numel();
-  Tensor w = matmul(pi, dynamic_factors().view({K, N}));  // [B, N]
-  if (is_pad()) w = w + static_part().view({1, N});
-  Shape ws = weight_shape();
+Tensor per_sample_conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& conv) {
+  const int64_t B = x.size(0);
+  Shape ws = conv.weight_shape();
   ws[0] *= B;
-  Conv2dParams p = conv_.params();
-  p.groups = conv_.groups * B;
-  Tensor y = conv2d(x.contiguous().view({1, B * conv_.in_channels, x.size(2), x.size(3)}), w.view(ws), {}, p);
-  return y.view({B, conv_.out_channels, y.size(2), y.size(3)});
+  Conv2dParams p = conv.params();
+  p.groups = conv.groups * B;
+  Tensor y = conv2d(x.contiguous().view({1, B * conv.in_channels, x.size(2), x.size(3)}), w.view(ws), {}, p);
+  return y.view({B, conv.out_channels, y.size(2), y.size(3)});
+}
+
+// Theta(x_b) for every sample as one [B, N] matrix, then one grouped conv.
+Tensor DynamicConv2d::forward_grouped(const Tensor& x, const Tensor& pi) {
+  const int64_t K = num_factors(), N = weight_numel();
+  Tensor w = matmul(pi, dynamic_factors().view({K, N}));
+  if (is_pad()) w = w + static_part().view({1, N});
+  return per_sample_conv2d(x, w, conv_);
 }
 
 // conv(x, sum_k pi_k F_k + S) = sum_k pi_k conv(x, F_k) + conv(x, S): one conv with K(+1) x C_out
