@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/scalar_math.h"
 #include "backends/cpu/strided_loop.h"
 #include "backends/dispatch.h"
 
@@ -188,15 +189,18 @@ void softmax(const Arg& x, bool log, const Arg& y) {
       const T* r = px + m * N;
       T* o = py + m * N;
       T mx = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : mx)
       for (int64_t n = 0; n < N; ++n) mx = std::max(mx, r[n]);
       T sum = 0;
       if (log) {
-        for (int64_t n = 0; n < N; ++n) sum += std::exp(r[n] - mx);
+#pragma omp simd reduction(+ : sum)
+        for (int64_t n = 0; n < N; ++n) sum += math::exp_of(r[n] - mx);
         const T lse = mx + std::log(sum);
 #pragma omp simd
         for (int64_t n = 0; n < N; ++n) o[n] = r[n] - lse;
       } else {
-        for (int64_t n = 0; n < N; ++n) sum += (o[n] = std::exp(r[n] - mx));
+#pragma omp simd reduction(+ : sum)
+        for (int64_t n = 0; n < N; ++n) sum += (o[n] = math::exp_of(r[n] - mx));
         const T inv = T(1) / sum;
 #pragma omp simd
         for (int64_t n = 0; n < N; ++n) o[n] *= inv;
@@ -216,10 +220,14 @@ void softmax_backward(const Arg& y, const Arg& gy, bool log, const Arg& gx) {
       T* o = gx.ptr<T>() + m * N;
       T dot = 0;
       if (log) {
+#pragma omp simd reduction(+ : dot)
         for (int64_t n = 0; n < N; ++n) dot += gr[n];
-        for (int64_t n = 0; n < N; ++n) o[n] = gr[n] - std::exp(yr[n]) * dot;
+#pragma omp simd
+        for (int64_t n = 0; n < N; ++n) o[n] = gr[n] - math::exp_of(yr[n]) * dot;
       } else {
+#pragma omp simd reduction(+ : dot)
         for (int64_t n = 0; n < N; ++n) dot += gr[n] * yr[n];
+#pragma omp simd
         for (int64_t n = 0; n < N; ++n) o[n] = yr[n] * (gr[n] - dot);
       }
     }
