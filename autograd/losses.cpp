@@ -39,8 +39,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 Tensor dropout(const Tensor& x, double p, bool training) {
   CHERRY_CHECK(p >= 0 && p < 1, "dropout", "p must be in [0, 1), got ", p);
   if (!training || p == 0) return x;
-  Tensor keep = bernoulli(x.shape(), 1 - p, x.dtype(), x.device());
-  return x * (keep / (1 - p));
+  return x * bernoulli_scaled(x.shape(), 1 - p, 1 / (1 - p), x.dtype(), x.device());
 }
 
 }  // namespace cherry

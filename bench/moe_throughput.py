@@ -13,10 +13,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_util import run_measured  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,7 +28,7 @@ def default_model():
     return os.path.join(cache, "all-MiniLM-L6-v2")
 
 
-def torch_worker(model_dir, ffn, steps, threads, batch, length):
+def torch_worker(model_dir, ffn, steps, threads, batch, length, attn):
     import torch
     import torch.nn.functional as F
     from transformers import BertForSequenceClassification
@@ -36,7 +38,7 @@ def torch_worker(model_dir, ffn, steps, threads, batch, length):
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = BertForSequenceClassification.from_pretrained(model_dir, num_labels=2, attn_implementation="eager")
+    model = BertForSequenceClassification.from_pretrained(model_dir, num_labels=2, attn_implementation=attn)
     if ffn != "dense":
         moe_bert(model, pad=(ffn == "pad"))
     model.train()
@@ -64,23 +66,23 @@ def run_cherry(binary, model_dir, ffn, steps, threads):
     with tempfile.TemporaryDirectory() as d:
         cmd = [binary, "--synthetic", "--task", "rte", "--model", model_dir, "--ffn", ffn, "--max-steps", str(steps), "--threads",
                str(threads), "--run-dir", d + "/run", "--log-every", "1", "--max-eval-samples", "32", "--no-predict"]
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        if p.returncode != 0:
-            sys.exit(f"{' '.join(cmd)} failed:\n{p.stderr}")
+        _, err, rc, rss_kb = run_measured(cmd)
+        if rc != 0:
+            sys.exit(f"{' '.join(cmd)} failed:\n{err}")
         rows = [json.loads(l) for l in open(d + "/run/metrics.jsonl")]
-    return rows[-1]["samples_per_s"]
+    return rows[-1]["samples_per_s"], rss_kb
 
 
-def run_torch(model_dir, ffn, steps, threads):
-    p = subprocess.run([sys.executable, __file__, "--torch-worker", model_dir, ffn, str(steps), str(threads)], capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"torch worker failed:\n{p.stderr}")
-    return json.loads(p.stdout.strip().splitlines()[-1])["seq_s"]
+def run_torch(model_dir, ffn, steps, threads, attn):
+    out, err, rc, rss_kb = run_measured([sys.executable, __file__, "--torch-worker", model_dir, ffn, str(steps), str(threads), attn])
+    if rc != 0:
+        sys.exit(f"torch worker failed:\n{err}")
+    return json.loads(out.strip().splitlines()[-1])["seq_s"], rss_kb
 
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--torch-worker":
-        torch_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), 32, 128)
+        torch_worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), 32, 128, sys.argv[6])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ffn", choices=["dense", "moe", "pad"], default="moe")
@@ -89,18 +91,24 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model", default=default_model())
     ap.add_argument("--cherry", default=os.path.join(ROOT, "build", "apps", "finetune_bert"))
+    ap.add_argument("--torch-attn", choices=["sdpa", "eager"], default="sdpa",
+                    help="transformers' attention implementation (sdpa: its default, the fused kernel)")
     args = ap.parse_args()
     if not os.path.isfile(os.path.join(args.model, "config.json")):
         sys.exit(f"no BERT folder at {args.model}: run python3 scripts/fetch_bert.py")
-    c_runs, t_runs = [], []
+    c_runs, t_runs, c_rss, t_rss = [], [], 0, 0
     for _ in range(args.rounds):
-        c_runs.append(run_cherry(args.cherry, args.model, args.ffn, args.steps, args.threads))
-        t_runs.append(run_torch(args.model, args.ffn, args.steps, args.threads))
+        v, rss = run_cherry(args.cherry, args.model, args.ffn, args.steps, args.threads)
+        c_runs.append(v)
+        c_rss = max(c_rss, rss)
+        v, rss = run_torch(args.model, args.ffn, args.steps, args.threads, args.torch_attn)
+        t_runs.append(v)
+        t_rss = max(t_rss, rss)
     c, t = statistics.median(c_runs), statistics.median(t_runs)
     print(f"BERT ({os.path.basename(args.model)}) fine-tuning, FFN {args.ffn}, batch 32 x 128 tokens, {args.threads} threads, "
           f"{args.steps} steps x {args.rounds} rounds")
-    print(f"  cherry: {c:7.2f} seq/s   (runs: {', '.join(f'{v:.2f}' for v in c_runs)})")
-    print(f"  torch : {t:7.2f} seq/s   (runs: {', '.join(f'{v:.2f}' for v in t_runs)})")
+    print(f"  cherry: {c:7.2f} seq/s   peak RSS {c_rss / 1024:6.0f} MiB   (runs: {', '.join(f'{v:.2f}' for v in c_runs)})")
+    print(f"  torch : {t:7.2f} seq/s   peak RSS {t_rss / 1024:6.0f} MiB   (runs: {', '.join(f'{v:.2f}' for v in t_runs)}; attention {args.torch_attn})")
     print(f"  ratio cherry/torch: {c / t:.2f}")
 
 

@@ -18,10 +18,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_util import run_measured  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,16 +57,6 @@ def torch_worker(steps, threads, batch, conv, device="cpu"):
         times.append(time.perf_counter() - t0)
     warm = times[5:]
     print(json.dumps({"img_s": batch * len(warm) / sum(warm)}))
-
-
-def run_measured(cmd):
-    """Runs cmd; returns (stdout, stderr, exit status, the child's own peak RSS in KiB)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(cmd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0), err.seek(0)
-        return out.read().decode(), err.read().decode(), p.returncode, usage.ru_maxrss
 
 
 def run_torch(steps, threads, batch, conv, device="cpu"):

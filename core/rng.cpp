@@ -15,7 +15,15 @@ uint64_t splitmix64(uint64_t& x) {
 }
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
+// Draws on the host in float64 and rounds once to dtype, so a generator state gives the same
+// values on every device and in every dtype. f32 (the common case) is filled in place.
 template <class F> Tensor generate(const Shape& shape, DType dtype, Device device, F&& next) {
+  if (dtype == DType::f32) {
+    Tensor t = empty(shape, DType::f32, kCPU);
+    float* p = t.data_ptr<float>();
+    for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = float(next());
+    return t.to(device);
+  }
   std::vector<double> v(size_t(numel_of(shape)));
   for (auto& x : v) x = next();
   return from_vector<double>(v, shape, kCPU).to(dtype).to(device);
@@ -69,8 +77,22 @@ Tensor uniform(const Shape& shape, double lo, double hi, DType dtype, Device dev
 Tensor normal(const Shape& shape, double mean, double std, DType dtype, Device device, Generator& g) {
   return generate(shape, dtype, device, [&] { return mean + std * g.normal(); });
 }
-Tensor bernoulli(const Shape& shape, double p, DType dtype, Device device, Generator& g) {
-  return generate(shape, dtype, device, [&] { return g.uniform() < p ? 1.0 : 0.0; });
+Tensor bernoulli(const Shape& shape, double p, DType dtype, Device device, Generator& g) { return bernoulli_scaled(shape, p, 1.0, dtype, device, g); }
+
+// Two draws per 64-bit word (each half against p at 2^-32 resolution): dropout masks are the
+// largest random tensors in training (every attention probability), and this is their cost.
+Tensor bernoulli_scaled(const Shape& shape, double p, double value, DType dtype, Device device, Generator& g) {
+  CHERRY_CHECK(p >= 0 && p <= 1, "bernoulli", "p must be in [0, 1], got ", p);
+  const uint64_t threshold = uint64_t(std::ldexp(p, 32));  // u < threshold has probability p; p = 1: always
+  uint64_t word = 0;
+  bool have_half = false;
+  auto next = [&] {
+    if (!have_half) word = g.next_u64();
+    const uint64_t u = have_half ? word >> 32 : word & 0xffffffffULL;
+    have_half = !have_half;
+    return u < threshold ? value : 0.0;
+  };
+  return generate(shape, dtype, device, next);
 }
 Tensor randint(const Shape& shape, int64_t lo, int64_t hi, Device device, Generator& g) {
   CHERRY_CHECK(hi > lo, "randint", "empty range [", lo, ", ", hi, ")");

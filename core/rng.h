@@ -34,6 +34,9 @@ Tensor randn(const Shape& shape, DType dtype = DType::f32, Device device = kCPU,
 Tensor uniform(const Shape& shape, double lo, double hi, DType dtype = DType::f32, Device device = kCPU, Generator& g = default_generator());
 Tensor normal(const Shape& shape, double mean, double std, DType dtype = DType::f32, Device device = kCPU, Generator& g = default_generator());
 Tensor bernoulli(const Shape& shape, double p, DType dtype = DType::f32, Device device = kCPU, Generator& g = default_generator());
+// value with probability p, else 0 (dropout's mask with its 1/(1-p) scale in one pass).
+Tensor bernoulli_scaled(const Shape& shape, double p, double value, DType dtype = DType::f32, Device device = kCPU,
+                        Generator& g = default_generator());
 Tensor randint(const Shape& shape, int64_t lo, int64_t hi, Device device = kCPU, Generator& g = default_generator());
 Tensor randperm(int64_t n, Device device = kCPU, Generator& g = default_generator());
 

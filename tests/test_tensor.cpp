@@ -102,6 +102,23 @@ TEST_CASE("RNG distributions have the right moments and ranges") {
   CHECK(amax(ri).item<int64_t>() == 6);
 }
 
+TEST_CASE("bernoulli_scaled: values in {0, v}, keep rate p, p = 0 and 1 exact, same draws in f32 and f64") {
+  Generator g(11);
+  const Tensor m = bernoulli_scaled({40001}, 0.9, 1 / 0.9, DType::f64, kCPU, g);
+  const auto v = m.to_vector<double>();
+  int64_t kept = 0;
+  for (double x : v) {
+    CHECK((x == 0.0 || x == 1 / 0.9));
+    kept += x != 0.0;
+  }
+  CHECK(double(kept) / double(v.size()) == doctest::Approx(0.9).epsilon(0.01));
+  CHECK(amax(bernoulli_scaled({1000}, 0.0, 2.0, DType::f32, kCPU, g)).item<float>() == 0.0f);
+  CHECK(amin(bernoulli_scaled({1000}, 1.0, 2.0, DType::f32, kCPU, g)).item<float>() == 2.0f);
+  Generator a(3), b(3);
+  CHECK_CLOSE(uniform({999}, -2, 5, DType::f32, kCPU, a), uniform({999}, -2, 5, DType::f64, kCPU, b).to(DType::f32), 0, 0);
+  CHECK_CLOSE(bernoulli({999}, 0.3, DType::f32, kCPU, a), bernoulli({999}, 0.3, DType::f64, kCPU, b).to(DType::f32), 0, 0);
+}
+
 TEST_CASE("caching allocator reuses freed blocks and keeps 64-byte alignment") {
   auto& alloc = CachingAllocator::get(DeviceType::cpu);
   { Tensor warm = empty({1000}); }
