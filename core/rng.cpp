@@ -79,21 +79,32 @@ Tensor normal(const Shape& shape, double mean, double std, DType dtype, Device d
 }
 Tensor bernoulli(const Shape& shape, double p, DType dtype, Device device, Generator& g) { return bernoulli_scaled(shape, p, 1.0, dtype, device, g); }
 
-// Two draws per 64-bit word (each half against p at 2^-32 resolution): dropout masks are the
-// largest random tensors in training (every attention probability), and this is their cost.
+// Dropout masks are the largest random tensors in training (every attention probability), so
+// they are drawn in parallel: one word from the generator seeds a counter-based stream (splitmix64
+// of seed + index, the finaliser of Java's SplittableRandom), two 32-bit draws per word, each
+// compared against p at 2^-32 resolution. Deterministic for a generator state, any thread count.
 Tensor bernoulli_scaled(const Shape& shape, double p, double value, DType dtype, Device device, Generator& g) {
   CHERRY_CHECK(p >= 0 && p <= 1, "bernoulli", "p must be in [0, 1], got ", p);
   const uint64_t threshold = uint64_t(std::ldexp(p, 32));  // u < threshold has probability p; p = 1: always
-  uint64_t word = 0;
-  bool have_half = false;
-  auto next = [&] {
-    if (!have_half) word = g.next_u64();
-    const uint64_t u = have_half ? word >> 32 : word & 0xffffffffULL;
-    have_half = !have_half;
-    return u < threshold ? value : 0.0;
+  const uint64_t seed = g.next_u64();
+  const int64_t n = numel_of(shape);
+  auto fill = [&]<class T>(DType as) {
+    Tensor t = empty(shape, as, kCPU);
+    T* out = t.data_ptr<T>();
+    const T v = T(value);
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (int64_t w = 0; w < (n + 1) / 2; ++w) {
+      uint64_t state = seed + uint64_t(w) * 0x9e3779b97f4a7c15ULL;
+      const uint64_t word = splitmix64(state);
+      out[2 * w] = (word & 0xffffffffULL) < threshold ? v : T(0);
+      if (2 * w + 1 < n) out[2 * w + 1] = (word >> 32) < threshold ? v : T(0);
+    }
+    return t;
   };
-  return generate(shape, dtype, device, next);
+  Tensor t = dtype == DType::f32 ? fill.operator()<float>(DType::f32) : fill.operator()<double>(DType::f64);
+  return t.to(dtype).to(device);
 }
+
 Tensor randint(const Shape& shape, int64_t lo, int64_t hi, Device device, Generator& g) {
   CHERRY_CHECK(hi > lo, "randint", "empty range [", lo, ", ", hi, ")");
   std::vector<int64_t> v(size_t(numel_of(shape)));

@@ -1,5 +1,7 @@
 // Layout and view semantics, broadcasting, creation, RNG reproducibility, allocator reuse,
 // printing and error messages.
+#include <omp.h>
+
 #include "autograd/ops.h"
 #include "core/allocator.h"
 #include "core/broadcast.h"
@@ -117,6 +119,14 @@ TEST_CASE("bernoulli_scaled: values in {0, v}, keep rate p, p = 0 and 1 exact, s
   Generator a(3), b(3);
   CHECK_CLOSE(uniform({999}, -2, 5, DType::f32, kCPU, a), uniform({999}, -2, 5, DType::f64, kCPU, b).to(DType::f32), 0, 0);
   CHECK_CLOSE(bernoulli({999}, 0.3, DType::f32, kCPU, a), bernoulli({999}, 0.3, DType::f64, kCPU, b).to(DType::f32), 0, 0);
+  // Drawn in parallel, yet the same mask whatever the thread count.
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const Tensor one = bernoulli({300001}, 0.5, DType::f32, kCPU, a);
+  omp_set_num_threads(2);
+  const Tensor two = bernoulli({300001}, 0.5, DType::f32, kCPU, b);
+  omp_set_num_threads(threads);
+  CHECK_CLOSE(one, two, 0, 0);
 }
 
 TEST_CASE("caching allocator reuses freed blocks and keeps 64-byte alignment") {
