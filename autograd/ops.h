@@ -73,6 +73,9 @@ Tensor log_softmax(const Tensor& x, int64_t dim = -1);
 // --- linear algebra (ops_linalg.cpp) ---
 Tensor matmul(const Tensor& a, const Tensor& b);  // 1-D/2-D/batched with broadcast batch dims
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});  // x @ W^T + b, W:(out,in)
+// Rows of x in consecutive groups of group_sizes[g] rows; group g goes through weight[g]:(out,in)
+// and bias[g]. One GEMM per non-empty group, written in place (mixture-of-experts layers).
+Tensor grouped_linear(const Tensor& x, const std::vector<int64_t>& group_sizes, const Tensor& weight, const Tensor& bias = {});
 
 // --- convolution, pooling, normalisation (ops_nn.cpp) ---
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& p = {});

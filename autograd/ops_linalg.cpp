@@ -63,4 +63,62 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return y;
 }
 
+namespace {
+// c = a @ b + beta c on 2-D views (rows of a group), without copies.
+void gemm_into(const Tensor& c, const Tensor& a, const Tensor& b, double beta) {
+  be(c).matmul(a.unsqueeze(0).arg(), b.unsqueeze(0).arg(), c.unsqueeze(0).arg(), 1.0, beta);
+}
+}  // namespace
+
+Tensor grouped_linear(const Tensor& x, const std::vector<int64_t>& group_sizes, const Tensor& weight, const Tensor& bias) {
+  check_same(x, weight, "grouped_linear");
+  check_floating(x, "grouped_linear");
+  check_dim(x, 2, "grouped_linear", "input");
+  check_dim(weight, 3, "grouped_linear", "weight");
+  const int64_t G = weight.size(0), O = weight.size(1), I = weight.size(2);
+  CHERRY_CHECK(int64_t(group_sizes.size()) == G, "grouped_linear", group_sizes.size(), " group sizes for ", G, " weights");
+  int64_t rows = 0;
+  for (int64_t n : group_sizes) {
+    CHERRY_CHECK(n >= 0, "grouped_linear", "negative group size ", n);
+    rows += n;
+  }
+  CHERRY_CHECK(x.size(0) == rows && x.size(1) == I, "grouped_linear", "input ", x.describe(), " for ", rows, " rows of weight ",
+               weight.describe());
+  if (bias.defined()) {
+    check_same(x, bias, "grouped_linear");
+    CHERRY_CHECK(bias.dim() == 2 && bias.size(0) == G && bias.size(1) == O, "grouped_linear", "bias ", bias.describe(), " for weight ",
+                 weight.describe());
+  }
+  Tensor out = empty({rows, O}, x.dtype(), x.device());
+  FlopCounter::add(2 * rows * O * I);
+  {
+    NoGradGuard ng;
+    for (int64_t g = 0, at = 0; g < G; at += group_sizes[size_t(g)], ++g) {
+      const int64_t n = group_sizes[size_t(g)];
+      if (n == 0) continue;
+      Tensor y = out.narrow(0, at, n);
+      if (bias.defined()) y.copy_(bias.select(0, g).unsqueeze(0).expand({n, O}));
+      gemm_into(y, x.narrow(0, at, n), weight.select(0, g).transpose(0, 1), bias.defined() ? 1.0 : 0.0);
+    }
+  }
+  if (needs_grad({x, weight, bias}))
+    record("grouped_linear", {out}, {x, weight, bias},
+           [sizes = group_sizes, sx = save(x), sw = save(weight), has_bias = bias.defined()](const Grads& gr, const Needs& need) -> Grads {
+             const Tensor x = sx.get(), w = sw.get(), gy = gr[0];
+             Tensor gx = need[0] ? empty(x.shape(), x.dtype(), x.device()) : Tensor();
+             Tensor gw = need[1] ? zeros(w.shape(), w.dtype(), w.device()) : Tensor();
+             Tensor gb = need[2] && has_bias ? zeros({w.size(0), w.size(1)}, w.dtype(), w.device()) : Tensor();
+             for (int64_t g = 0, at = 0; g < int64_t(sizes.size()); at += sizes[size_t(g)], ++g) {
+               const int64_t n = sizes[size_t(g)];
+               if (n == 0) continue;
+               const Tensor gyg = gy.narrow(0, at, n);
+               if (gx.defined()) gemm_into(gx.narrow(0, at, n), gyg, w.select(0, g), 0.0);
+               if (gw.defined()) gemm_into(gw.select(0, g), gyg.transpose(0, 1), x.narrow(0, at, n), 0.0);
+               if (gb.defined()) gb.select(0, g).copy_(sum(gyg, {0}));
+             }
+             return {gx, gw, gb};
+           });
+  return out;
+}
+
 }  // namespace cherry

@@ -73,31 +73,23 @@ MoeRoute noisy_top_k(const Tensor& x, const Tensor& w_gate, const Tensor& w_nois
 
 Tensor mix_experts(const Tensor& x, const MoeRoute& r, const Tensor& weights, const Tensor& bias, std::vector<int64_t>* tokens_per_expert) {
   const int64_t T = x.size(0), E = weights.size(0), out = weights.size(1), k = r.top_idx.size(1);
-  // Tokens per expert, in token order: positions into x and into the flattened [T*k] gates.
+  // The T*k (token, slot) choices sorted by expert (a counting sort; token order kept within an
+  // expert), so one gather, one grouped GEMM and one scatter-add serve all experts.
   const std::vector<int64_t> chosen = r.top_idx.to(kCPU).to_vector<int64_t>();
-  std::vector<std::vector<int64_t>> tokens(static_cast<size_t>(E)), slots(static_cast<size_t>(E));
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t j = 0; j < k; ++j) {
-      const int64_t e = chosen[size_t(t * k + j)];
-      tokens[size_t(e)].push_back(t), slots[size_t(e)].push_back(t * k + j);
-    }
-  Tensor flat_gates = r.gates_k.reshape({T * k});
-  std::vector<Tensor> outs, rows;
-  for (int64_t e = 0; e < E; ++e) {
-    if (tokens[size_t(e)].empty()) continue;
-    const int64_t n = int64_t(tokens[size_t(e)].size());
-    Tensor idx = from_vector(tokens[size_t(e)], {n}).to(x.device());
-    Tensor g = index_select(flat_gates, 0, from_vector(slots[size_t(e)], {n}).to(x.device()));
-    Tensor ye = linear(index_select(x, 0, idx), weights.narrow(0, e, 1).squeeze(0), bias.narrow(0, e, 1).squeeze(0));
-    outs.push_back(ye * g.unsqueeze(1));
-    rows.push_back(idx);
+  std::vector<int64_t> sizes(size_t(E), 0), next(size_t(E), 0), rows(chosen.size()), slots(chosen.size());
+  for (int64_t e : chosen) ++sizes[size_t(e)];
+  for (int64_t e = 1; e < E; ++e) next[size_t(e)] = next[size_t(e - 1)] + sizes[size_t(e - 1)];
+  for (int64_t s = 0; s < T * k; ++s) {
+    const int64_t at = next[size_t(chosen[size_t(s)])]++;
+    rows[size_t(at)] = s / k, slots[size_t(at)] = s;
   }
-  if (tokens_per_expert) {
-    tokens_per_expert->clear();
-    for (const auto& t : tokens) tokens_per_expert->push_back(int64_t(t.size()));
-  }
+  if (tokens_per_expert) *tokens_per_expert = sizes;
   Tensor y = zeros({T, out}, x.dtype(), x.device());
-  return rows.empty() ? y : index_add(y, 0, cat(rows, int64_t{0}), cat(outs, int64_t{0}));
+  if (T == 0) return y;
+  const Tensor row_index = from_vector(rows, {T * k}).to(x.device());
+  const Tensor gates = index_select(r.gates_k.reshape({T * k}), 0, from_vector(slots, {T * k}).to(x.device()));
+  const Tensor expert_out = grouped_linear(index_select(x, 0, row_index), sizes, weights, bias);
+  return index_add(y, 0, row_index, expert_out * gates.unsqueeze(1));
 }
 
 Tensor MoeLinear::forward(const Tensor& x_in) {

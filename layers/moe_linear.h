@@ -63,8 +63,8 @@ struct MoeRoute {
 };
 // Noisy top-k gating (noise only when `noisy`); x: [T, in], w_gate/w_noise: [in, E].
 MoeRoute noisy_top_k(const Tensor& x, const Tensor& w_gate, const Tensor& w_noise, int64_t k, bool noisy, double noise_epsilon);
-// sum over each token's chosen experts of gate * (x W_e^T + b_e): tokens gathered per expert, one
-// GEMM per expert, scatter-added back. weights: [E, out, in], bias: [E, out].
+// sum over each token's chosen experts of gate * (x W_e^T + b_e): tokens gathered by expert, one
+// GEMM per expert (grouped_linear), scatter-added back. weights: [E, out, in], bias: [E, out].
 Tensor mix_experts(const Tensor& x, const MoeRoute& r, const Tensor& weights, const Tensor& bias,
                    std::vector<int64_t>* tokens_per_expert = nullptr);
 

@@ -97,6 +97,9 @@ std::vector<OpCase> op_cases() {
   c.push_back({"matmul_batched_broadcast", {N({2, 3, 4, 5}), N({3, 5, 2})}, [](const V& x) { return matmul(x[0], x[1]); }});
   c.push_back({"matmul_vector", {N({4}), N({3, 4, 2})}, [](const V& x) { return matmul(x[0], x[1]); }});
   c.push_back({"linear", {N({2, 3, 4}), N({5, 4}), N({5})}, [](const V& x) { return linear(x[0], x[1], x[2]); }});
+  // Groups of 3, 0 (an expert no token chose) and 4 rows; and without bias.
+  c.push_back({"grouped_linear", {N({7, 4}), N({3, 5, 4}), N({3, 5})}, [](const V& x) { return grouped_linear(x[0], {3, 0, 4}, x[1], x[2]); }});
+  c.push_back({"grouped_linear", {N({6, 4}), NT({2, 5, 4})}, [](const V& x) { return grouped_linear(x[0], {2, 4}, x[1]); }});
   // --- convolution, pooling, normalisation ---
   c.push_back({"conv2d", {N({2, 3, 6, 5}), N({4, 3, 3, 3}), N({4})}, [](const V& x) { return conv2d(x[0], x[1], x[2], conv(1, 1, 1, 1)); }});
   c.push_back({"conv2d_groups_stride_dilation", {N({2, 4, 9, 8}), N({6, 2, 3, 3})},
