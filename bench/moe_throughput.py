@@ -66,6 +66,8 @@ def run_cherry(binary, model_dir, ffn, steps, threads):
     with tempfile.TemporaryDirectory() as d:
         cmd = [binary, "--synthetic", "--task", "rte", "--model", model_dir, "--ffn", ffn, "--max-steps", str(steps), "--threads",
                str(threads), "--run-dir", d + "/run", "--log-every", "1", "--max-eval-samples", "32", "--no-predict"]
+        if ffn == "pad":  # no IMP scoring passes inside the timed run (the torch side has none); same work per step
+            cmd += ["--imp-iters", "0"]
         _, err, rc, rss_kb = run_measured(cmd)
         if rc != 0:
             sys.exit(f"{' '.join(cmd)} failed:\n{err}")
