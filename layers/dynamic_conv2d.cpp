@@ -73,12 +73,17 @@ Tensor per_sample_conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& 
   return y.view({B, conv.out_channels, y.size(2), y.size(3)});
 }
 
-// Theta(x_b) for every sample as one [B, N] matrix, then one grouped conv.
+// Theta(x_b) for every sample as one [B, N] matrix, then one grouped conv. PAD's static part rides
+// in the same GEMM as a (K+1)-th factor with coefficient 1: no [B, N] broadcast add forward, and
+// its gradient (the sum over samples) comes out of the factors' GEMM backward.
 Tensor DynamicConv2d::forward_grouped(const Tensor& x, const Tensor& pi) {
-  const int64_t K = num_factors(), N = weight_numel();
-  Tensor w = matmul(pi, dynamic_factors().view({K, N}));
-  if (is_pad()) w = w + static_part().view({1, N});
-  return per_sample_conv2d(x, w, conv_);
+  const int64_t B = x.size(0), K = num_factors(), N = weight_numel();
+  Tensor factors = dynamic_factors().view({K, N}), mix = pi;
+  if (is_pad()) {
+    factors = cat({factors, static_part().view({1, N})}, 0);
+    mix = cat({pi, ones({B, 1}, pi.dtype(), pi.device())}, 1);
+  }
+  return per_sample_conv2d(x, matmul(mix, factors), conv_);
 }
 
 // conv(x, sum_k pi_k F_k + S) = sum_k pi_k conv(x, F_k) + conv(x, S): one conv with K(+1) x C_out
