@@ -9,7 +9,7 @@ bin="$root/build/apps/train_resnet"
 which="${1:?usage: reproduce_accuracy.sh fashion-mnist|cifar10 [RUN_DIR]}"
 case "$which" in
   fashion-mnist) args=(--dataset fashion-mnist --epochs 15 --crop-padding 2) ;;
-  cifar10) args=(--dataset cifar10 --epochs 180) ;;
+  cifar10) args=(--dataset cifar10 --epochs 100) ;;
   *) echo "unknown recipe '$which' (fashion-mnist or cifar10)" >&2; exit 2 ;;
 esac
 dir="${2:-$root/runs/accuracy-$which}"
