@@ -77,7 +77,9 @@ Tensor uniform(const Shape& shape, double lo, double hi, DType dtype, Device dev
 Tensor normal(const Shape& shape, double mean, double std, DType dtype, Device device, Generator& g) {
   return generate(shape, dtype, device, [&] { return mean + std * g.normal(); });
 }
-Tensor bernoulli(const Shape& shape, double p, DType dtype, Device device, Generator& g) { return bernoulli_scaled(shape, p, 1.0, dtype, device, g); }
+Tensor bernoulli(const Shape& shape, double p, DType dtype, Device device, Generator& g) {
+  return bernoulli_scaled(shape, p, 1.0, dtype, device, g);
+}
 
 // Dropout masks are the largest random tensors in training (every attention probability), so
 // they are drawn in parallel: one word from the generator seeds a counter-based stream (splitmix64

@@ -8,9 +8,9 @@
 #include <numeric>
 
 #include "backends/cpu/cpu_backend.h"
-#include "backends/scalar_math.h"
 #include "backends/cpu/strided_loop.h"
 #include "backends/dispatch.h"
+#include "backends/scalar_math.h"
 
 namespace cherry::cpu {
 
