@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -42,6 +43,41 @@ template <class T> std::vector<T> pack(const Arg& x) {
       for (int64_t c = 0; c < C; ++c) out[size_t((b * R + r) * C + c)] = p[b * x.strides[0] + r * x.strides[1] + c * x.strides[2]];
   return out;
 }
+// A small inner dimension over long rows ([B, K] @ [K, N] with K <= 8: DY-Conv's per-sample mix of
+// K weight factors): streamed in column tiles that keep b's K rows in cache, each output written
+// once. OpenBLAS first zero-fills C for beta = 0 and packs both operands, twice the memory traffic.
+constexpr int64_t kSmallK = 8;
+template <class T>
+void small_k_matmul(const Arg& a, const T* pb, int64_t sb, int64_t ldb, const Arg& c, T alpha, T beta) {
+  const int64_t B = c.shape[0], M = c.shape[1], N = c.shape[2], K = a.shape[2];
+  constexpr int64_t kTile = 1024;
+  const int64_t tiles = (N + kTile - 1) / kTile;
+  const T* pa = a.ptr<T>();
+  T* pc = c.ptr<T>();
+#pragma omp parallel for collapse(2) schedule(static) if (B * M * N >= 32768)
+  for (int64_t i = 0; i < B; ++i)
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t q0 = t * kTile, n = std::min(N - q0, kTile);
+      const T* bt = pb + i * sb + q0;
+      for (int64_t r = 0; r < M; ++r) {
+        T coef[kSmallK];
+        for (int64_t k = 0; k < K; ++k) coef[k] = alpha * pa[i * a.strides[0] + r * a.strides[1] + k * a.strides[2]];
+        T* cr = pc + i * c.strides[0] + r * c.strides[1] + q0;
+        if (beta == T(0)) {
+#pragma omp simd
+          for (int64_t q = 0; q < n; ++q) cr[q] = coef[0] * bt[q];
+        } else {
+#pragma omp simd
+          for (int64_t q = 0; q < n; ++q) cr[q] = beta * cr[q] + coef[0] * bt[q];
+        }
+        for (int64_t k = 1; k < K; ++k) {
+          const T* bk = bt + k * ldb;
+#pragma omp simd
+          for (int64_t q = 0; q < n; ++q) cr[q] += coef[k] * bk[q];
+        }
+      }
+    }
+}
 }  // namespace
 
 // c:(B,M,N) = alpha * a:(B,M,K) @ b:(B,K,N) + beta * c; c row-major per slice.
@@ -64,6 +100,8 @@ void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta)
       b_buf = pack<T>(b);
       pb = b_buf.data(), sb = K * N, lb = Layout{CblasNoTrans, N};
     }
+    if (K >= 1 && K <= kSmallK && N >= 256 && lb->trans == CblasNoTrans && c.strides[2] == 1)
+      return small_k_matmul<T>(a, pb, sb, lb->ld, c, T(alpha), T(beta));
     const int64_t ldc = M == 1 ? N : c.strides[1];
     T* pc = c.ptr<T>();
     auto one = [&](int64_t i) {
