@@ -104,7 +104,7 @@ Tensor grouped_linear(const Tensor& x, const std::vector<int64_t>& group_sizes, 
   if (needs_grad({x, weight, bias}))
     record("grouped_linear", {out}, {x, weight, bias},
            [sizes = group_sizes, sx = save(x), sw = save(weight), has_bias = bias.defined()](const Grads& gr, const Needs& need) -> Grads {
-             const Tensor x = sx.get(), w = sw.get(), gy = gr[0];
+             const Tensor x = sx.get(), w = sw.get(), gy = gr[0].contiguous();  // may be an expand (stride 0)
              Tensor gx = need[0] ? empty(x.shape(), x.dtype(), x.device()) : Tensor();
              Tensor gw = need[1] ? zeros(w.shape(), w.dtype(), w.device()) : Tensor();
              Tensor gb = need[2] && has_bias ? zeros({w.size(0), w.size(1)}, w.dtype(), w.device()) : Tensor();

@@ -82,8 +82,8 @@ Tensor bernoulli(const Shape& shape, double p, DType dtype, Device device, Gener
 }
 
 // Dropout masks are the largest random tensors in training (every attention probability), so
-// they are drawn in parallel: one word from the generator seeds a counter-based stream (splitmix64
-// of seed + index, the finaliser of Java's SplittableRandom), two 32-bit draws per word, each
+// they are drawn in parallel: one word from the generator seeds a counter-based stream (word w is
+// splitmix64 at state seed + w * gamma, as Java's SplittableRandom), two 32-bit draws per word, each
 // compared against p at 2^-32 resolution. Deterministic for a generator state, any thread count.
 Tensor bernoulli_scaled(const Shape& shape, double p, double value, DType dtype, Device device, Generator& g) {
   CHERRY_CHECK(p >= 0 && p <= 1, "bernoulli", "p must be in [0, 1], got ", p);

@@ -99,6 +99,7 @@ std::vector<OpCase> op_cases() {
   // Inner dimension <= 8 over long rows: the streaming kernel (its backward for b runs it on a^T).
   c.push_back({"matmul_small_k", {N({3, 5}), N({5, 1100})}, [](const V& x) { return matmul(x[0], x[1]); }});
   c.push_back({"matmul_small_k_batched", {NT({2, 4, 3}), N({2, 3, 300})}, [](const V& x) { return matmul(x[0], x[1]); }});
+  c.push_back({"matmul_small_k_broadcast", {N({2, 4, 3}), N({1, 3, 300})}, [](const V& x) { return matmul(x[0], x[1]); }});
   c.push_back({"linear", {N({2, 3, 4}), N({5, 4}), N({5})}, [](const V& x) { return linear(x[0], x[1], x[2]); }});
   // Groups of 3, 0 (an expert no token chose) and 4 rows; and without bias.
   c.push_back({"grouped_linear", {N({7, 4}), N({3, 5, 4}), N({3, 5})}, [](const V& x) { return grouped_linear(x[0], {3, 0, 4}, x[1], x[2]); }});

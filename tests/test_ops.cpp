@@ -123,6 +123,29 @@ TEST_CASE("op harness: CPU backend matches the reference backend, forward and ba
 
 // The CUDA run: every case in float32 (the case's tolerances) and float64 (tight), each op's
 // forward and backward against the reference backend on the CPU.
+// The harness reaches matmul only with alpha = 1 and beta = 0; the small-inner-dimension kernel
+// also serves beta != 0 callers, so check alpha and beta against a plain loop here.
+TEST_CASE("CPU matmul with a small inner dimension: alpha and beta against a plain loop") {
+  Generator g(9);
+  for (const int64_t K : {1, 3, 8}) {
+    CAPTURE(K);
+    const int64_t B = 2, M = 5, N = 700;
+    const Tensor a = randn({B, M, K}, DType::f64, kCPU, g), b = randn({B, K, N}, DType::f64, kCPU, g);
+    const Tensor c0 = randn({B, M, N}, DType::f64, kCPU, g), c = c0.clone();
+    backend_for(kCPU.type).matmul(a.arg(), b.arg(), c.arg(), 2.0, 0.5);
+    auto av = a.to_vector<double>(), bv = b.to_vector<double>(), cv = c0.to_vector<double>();
+    for (int64_t i = 0; i < B; ++i)
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double acc = 0;
+          for (int64_t k = 0; k < K; ++k) acc += av[size_t((i * M + m) * K + k)] * bv[size_t((i * K + k) * N + n)];
+          double& r = cv[size_t((i * M + m) * N + n)];
+          r = 2.0 * acc + 0.5 * r;
+        }
+    CHECK_CLOSE(c, from_vector(cv, {B, M, N}), 1e-12, 1e-12);
+  }
+}
+
 TEST_CASE("op harness: CUDA backend matches the reference backend, forward and backward") {
   if (!backend_available(DeviceType::cuda)) {
     MESSAGE("skipped: no CUDA device (", backend_info(DeviceType::cuda), ")");

@@ -50,14 +50,15 @@ constexpr int64_t kSmallK = 8;
 template <class T>
 void small_k_matmul(const Arg& a, const T* pb, int64_t sb, int64_t ldb, const Arg& c, T alpha, T beta) {
   const int64_t B = c.shape[0], M = c.shape[1], N = c.shape[2], K = a.shape[2];
-  constexpr int64_t kTile = 1024;
-  const int64_t tiles = (N + kTile - 1) / kTile;
+  // About four tiles per thread (multiples of 16 columns, 64 to 1024) so the threads share evenly.
+  const int64_t want = (N + 4 * omp_get_max_threads() - 1) / (4 * omp_get_max_threads());
+  const int64_t tile = std::clamp<int64_t>((want + 15) / 16 * 16, 64, 1024), tiles = (N + tile - 1) / tile;
   const T* pa = a.ptr<T>();
   T* pc = c.ptr<T>();
 #pragma omp parallel for collapse(2) schedule(static) if (B * M * N >= 32768)
   for (int64_t i = 0; i < B; ++i)
     for (int64_t t = 0; t < tiles; ++t) {
-      const int64_t q0 = t * kTile, n = std::min(N - q0, kTile);
+      const int64_t q0 = t * tile, n = std::min(N - q0, tile);
       const T* bt = pb + i * sb + q0;
       for (int64_t r = 0; r < M; ++r) {
         T coef[kSmallK];
@@ -92,6 +93,8 @@ void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta)
     const T* pa = a.ptr<T>();
     const T* pb = b.ptr<T>();
     int64_t sa = a.strides[0], sb = b.strides[0];
+    if (K >= 1 && K <= kSmallK && N >= 256 && lb && lb->trans == CblasNoTrans)  // reads a through its strides
+      return small_k_matmul<T>(a, pb, sb, lb->ld, c, T(alpha), T(beta));
     if (!la) {
       a_buf = pack<T>(a);
       pa = a_buf.data(), sa = M * K, la = Layout{CblasNoTrans, K};
@@ -100,8 +103,6 @@ void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta)
       b_buf = pack<T>(b);
       pb = b_buf.data(), sb = K * N, lb = Layout{CblasNoTrans, N};
     }
-    if (K >= 1 && K <= kSmallK && N >= 256 && lb->trans == CblasNoTrans && c.strides[2] == 1)
-      return small_k_matmul<T>(a, pb, sb, lb->ld, c, T(alpha), T(beta));
     const int64_t ldc = M == 1 ? N : c.strides[1];
     T* pc = c.ptr<T>();
     auto one = [&](int64_t i) {
