@@ -12,16 +12,17 @@ Writes docs/results/glue_table.{md,json}.
 Usage:
   python3 scripts/glue_table.py [--tasks rte,mrpc,cola,stsb,sst2] [--configs dense,moe,pad,pad-random,torch]
                                 [--seeds rte=0,1,2 --seeds mrpc=0,1,2 ...] [--epochs 3] [--sst2-train-samples 8000]
-                                [--runs runs/glue] [--only-collect] [--max-runs N]
+                                [--runs runs/glue] [--only-collect] [--max-runs N] [--jobs 2 --threads 1]
 """
 import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from run_queue import run_all  # noqa: E402
 TASKS = ["rte", "mrpc", "cola", "stsb", "sst2"]
 CONFIGS = {
     "dense": ["--ffn", "dense"],
@@ -44,7 +45,7 @@ def finished(run_dir, epochs):
         return False
 
 
-def run_one(args, task, config, seed, run_dir):
+def command(args, task, config, seed, run_dir):
     common = ["--task", task, "--seed", str(seed), "--epochs", str(args.epochs), "--threads", str(args.threads)]
     if task == "sst2" and args.sst2_train_samples:
         common += ["--max-train-samples", str(args.sst2_train_samples)]
@@ -56,8 +57,7 @@ def run_one(args, task, config, seed, run_dir):
             cmd += ["--model", args.model]
         if os.path.isdir(os.path.join(run_dir, "checkpoints")):
             cmd += ["--resume", "auto"]
-    print("$ " + " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+    return cmd
 
 
 def collect(run_dir, task):
@@ -110,7 +110,10 @@ def main():
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--seeds", action="append", default=[], help="TASK=s1,s2,... (default: 3 seeds for RTE/MRPC, 2 otherwise)")
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="compute threads per run")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="runs at a time (each run's output then goes to RUN_DIR.log); on 2 cores, --jobs 2 --threads 1 "
+                         "trains ~16%% more per hour than one 2-thread run")
     ap.add_argument("--sst2-train-samples", type=int, default=8000, help="SST-2: the first N training rows (0: all 67,349)")
     ap.add_argument("--model", default="", help="BERT folder (default: finetune_bert's, the fetched all-MiniLM-L6-v2)")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "glue"))
@@ -134,7 +137,7 @@ def main():
         args.seed_map[task] = [int(x) for x in seeds.split(",")]
     if not args.only_collect and not os.access(args.binary, os.X_OK):
         sys.exit(f"{args.binary} not found: build first (cmake --build build --target finetune_bert)")
-    started = 0
+    started, queue = 0, []
     max_seeds = max(len(args.seed_map[t]) for t in tasks)
     for i in range(max_seeds if not args.only_collect else 0):  # seed-major: every cell gets a first run early
         for task in tasks:
@@ -147,7 +150,9 @@ def main():
                 if args.max_runs and started >= args.max_runs:
                     break
                 started += 1
-                run_one(args, task, cfg, args.seed_map[task][i], d)
+                os.makedirs(os.path.dirname(d), exist_ok=True)
+                queue.append((command(args, task, cfg, args.seed_map[task][i], d), d + ".log"))
+    run_all(queue, args.jobs)
     rows, md = build_table(args, tasks, configs)
     header = (f"all-MiniLM-L6-v2 (6 layers, hidden 384), {args.epochs} epochs, AdamW 2e-5, warm-up 10%, linear decay, batch 32, "
               f"max length 128; MoE: 8 experts, top-2; SST-2 on its first {args.sst2_train_samples} training rows; dev-set "
