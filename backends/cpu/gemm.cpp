@@ -43,6 +43,7 @@ template <class T> std::vector<T> pack(const Arg& x) {
       for (int64_t c = 0; c < C; ++c) out[size_t((b * R + r) * C + c)] = p[b * x.strides[0] + r * x.strides[1] + c * x.strides[2]];
   return out;
 }
+
 // A small inner dimension over long rows ([B, K] @ [K, N] with K <= 8: DY-Conv's per-sample mix of
 // K weight factors): streamed in column tiles that keep b's K rows in cache, each output written
 // once. OpenBLAS first zero-fills C for beta = 0 and packs both operands, twice the memory traffic.
