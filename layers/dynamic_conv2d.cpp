@@ -73,32 +73,30 @@ Tensor per_sample_conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& 
   return y.view({B, conv.out_channels, y.size(2), y.size(3)});
 }
 
-// Theta(x_b) for every sample as one [B, N] matrix, then one grouped conv. PAD's static part rides
-// in the same GEMM as a (K+1)-th factor with coefficient 1: no [B, N] broadcast add forward, and
-// its gradient (the sum over samples) comes out of the factors' GEMM backward.
+// Theta = sum_k pi_k F_k (+ S) as one mix: F rows [K(+1), N] and coefficients [B, K(+1)]. PAD's
+// static part is a (K+1)-th factor with coefficient 1, so it rides in the same product (no [B, N]
+// broadcast add, and its gradient, the sum over samples, comes out of the product's backward).
+std::pair<Tensor, Tensor> DynamicConv2d::factors_and_mix(const Tensor& pi) const {
+  const int64_t K = num_factors(), N = weight_numel();
+  Tensor factors = dynamic_factors().view({K, N});
+  if (!is_pad()) return {factors, pi};
+  return {cat({factors, static_part().view({1, N})}, 0), cat({pi, ones({pi.size(0), 1}, pi.dtype(), pi.device())}, 1)};
+}
+
+// Theta(x_b) for every sample as one [B, N] matrix, then one grouped conv.
 Tensor DynamicConv2d::forward_grouped(const Tensor& x, const Tensor& pi) {
-  const int64_t B = x.size(0), K = num_factors(), N = weight_numel();
-  Tensor factors = dynamic_factors().view({K, N}), mix = pi;
-  if (is_pad()) {
-    factors = cat({factors, static_part().view({1, N})}, 0);
-    mix = cat({pi, ones({B, 1}, pi.dtype(), pi.device())}, 1);
-  }
+  auto [factors, mix] = factors_and_mix(pi);
   return per_sample_conv2d(x, matmul(mix, factors), conv_);
 }
 
-// conv(x, sum_k pi_k F_k + S) = sum_k pi_k conv(x, F_k) + conv(x, S): one conv with K(+1) x C_out
-// outputs, then a batched [1, K(+1)] x [K(+1), C_out*H*W] product per sample.
+// conv(x, sum_f mix_f F_f) = sum_f mix_f conv(x, F_f): one conv with K(+1) x C_out outputs, then a
+// batched [1, K(+1)] x [K(+1), C_out*H*W] product per sample.
 Tensor DynamicConv2d::forward_kmix(const Tensor& x, const Tensor& pi) {
-  const int64_t B = x.size(0), K = num_factors(), O = conv_.out_channels;
+  auto [factors, mix] = factors_and_mix(pi);
+  const int64_t B = x.size(0), F = mix.size(1), O = conv_.out_channels;
   Shape ws = weight_shape();
-  ws[0] *= K;
-  Tensor w = dynamic_factors().view(ws), mix = pi;
-  if (is_pad()) {
-    w = cat({w, static_part()}, 0);
-    mix = cat({pi, ones({B, 1}, pi.dtype(), pi.device())}, 1);
-  }
-  const int64_t F = mix.size(1);
-  Tensor y = conv2d(x, w, {}, conv_.params());  // [B, F*O, H', W']
+  ws[0] *= F;
+  Tensor y = conv2d(x, factors.view(ws), {}, conv_.params());  // [B, F*O, H', W']
   const int64_t H = y.size(2), W = y.size(3);
   Tensor out = matmul(mix.view({B, 1, F}), y.view({B, F, O * H * W}));
   return out.view({B, O, H, W});

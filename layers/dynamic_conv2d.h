@@ -1,6 +1,8 @@
 // Dynamic convolution (DY-Conv, Chen et al. 2020; PADNET.md §2) and its PAD form (§1): K kernels
 // mixed per sample by an attention branch, y_b = conv(x_b, Theta(x_b)).
 #pragma once
+#include <utility>
+
 #include "layers/conv2d.h"
 #include "layers/linear.h"
 #include "layers/pad_layer.h"
@@ -53,6 +55,7 @@ class DynamicConv2d : public PadLayer {
   Tensor temperature;  // 0-dim buffer: the tau in use, saved with checkpoints
 
  private:
+  std::pair<Tensor, Tensor> factors_and_mix(const Tensor& pi) const;
   Tensor forward_grouped(const Tensor& x, const Tensor& pi);
   Tensor forward_kmix(const Tensor& x, const Tensor& pi);
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 
 #include "backends/dispatch.h"
 #include "backends/scalar_math.h"
@@ -30,6 +31,10 @@ int64_t offset(const Arg& a, const Index& idx) {
   for (size_t d = 0; d < idx.size(); ++d) o += idx[d] * a.strides[d];
   return o;
 }
+// Floating elementwise maths in double with the std:: functions (the CPU backend's float kernels use
+// fast approximations; the reference stays independent of them). Integers as they are.
+template <class T> using Exact = std::conditional_t<std::is_floating_point_v<T>, double, T>;
+
 template <class T> T& at(const Arg& a, const Index& idx) { return a.ptr<T>()[offset(a, idx)]; }
 template <class T> T& at(const Arg& a, int64_t linear) { return at<T>(a, unravel(a.shape, linear)); }
 template <class T> T& at4(const Arg& a, int64_t n, int64_t c, int64_t h, int64_t w) {
@@ -66,7 +71,7 @@ class ReferenceBackend final : public Backend {
 
   void unary(UnaryOp op, const Arg& x, const Arg& out) override {
     dispatch_arith(x.dtype, op_name(op), [&]<class T>() {
-      for (int64_t i = 0; i < out.numel(); ++i) at<T>(out, i) = math::unary<T>(op, at<T>(x, i));
+      for (int64_t i = 0; i < out.numel(); ++i) at<T>(out, i) = T(math::unary<Exact<T>>(op, Exact<T>(at<T>(x, i))));
     });
   }
 
@@ -78,7 +83,8 @@ class ReferenceBackend final : public Backend {
       return;
     }
     dispatch_arith(a.dtype, op_name(op), [&]<class T>() {
-      for (int64_t i = 0; i < out.numel(); ++i) at<T>(out, i) = math::binary<T>(op, at<T>(a, i), at<T>(b, i));
+      for (int64_t i = 0; i < out.numel(); ++i)
+        at<T>(out, i) = T(math::binary<Exact<T>>(op, Exact<T>(at<T>(a, i)), Exact<T>(at<T>(b, i))));
     });
   }
 
