@@ -55,7 +55,8 @@ MoeRoute noisy_top_k(const Tensor& x, const Tensor& w_gate, const Tensor& w_nois
   MoeRoute r;
   r.gates_k = softmax(top_values.narrow(1, 0, k), 1);
   r.top_idx = top_idx.narrow(1, 0, k).contiguous();
-  Tensor gates = scatter_add(zeros({T, E}, x.dtype(), x.device()), 1, r.top_idx, r.gates_k);
+  r.gates = scatter_add(zeros({T, E}, x.dtype(), x.device()), 1, r.top_idx, r.gates_k);
+  r.clean_logits = clean;
   Tensor load;
   if (noisy && k < E) {
     // Smooth load: the probability that each expert stays in the top k under fresh noise.
@@ -65,9 +66,9 @@ MoeRoute noisy_top_k(const Tensor& x, const Tensor& w_gate, const Tensor& w_nois
     load = sum(prob, {0});
   } else {
     NoGradGuard ng;
-    load = sum(gt(gates, zeros({}, gates.dtype(), gates.device())).to(x.dtype()), {0});
+    load = sum(gt(r.gates, zeros({}, x.dtype(), x.device())).to(x.dtype()), {0});
   }
-  r.balance_loss = cv_squared(sum(gates, {0})) + cv_squared(load);
+  r.balance_loss = cv_squared(sum(r.gates, {0})) + cv_squared(load);
   return r;
 }
 
@@ -106,9 +107,9 @@ Tensor MoeLinear::forward(const Tensor& x_in) {
   {  // audit record
     NoGradGuard ng;
     routing_.tokens = T;
-    routing_.gates = scatter_add(zeros({T, E}, x.dtype(), x.device()), 1, r.top_idx, r.gates_k.detach()).to(kCPU);
+    routing_.gates = r.gates.detach().to(kCPU);
     if (E > 1 && T > 0) {
-      Tensor p = softmax(matmul(x.detach(), w_gate.detach()).to(DType::f64), 1);
+      Tensor p = softmax(r.clean_logits.detach().to(DType::f64), 1);
       routing_.router_entropy = -sum(p * log(clamp(p, 1e-300, 1.0))).item<double>() / double(T) / std::log(double(E));
     }
   }

@@ -60,6 +60,8 @@ struct MoeRoute {
   Tensor gates_k;       // [T, k]: softmax over each token's k largest logits
   Tensor top_idx;       // [T, k] i64: the chosen experts
   Tensor balance_loss;  // CV^2(importance) + CV^2(load), 0-dim
+  Tensor gates;         // [T, E]: gates_k scattered to their experts, 0 elsewhere
+  Tensor clean_logits;  // [T, E]: x @ w_gate, before noise
 };
 // Noisy top-k gating (noise only when `noisy`); x: [T, in], w_gate/w_noise: [in, E].
 MoeRoute noisy_top_k(const Tensor& x, const Tensor& w_gate, const Tensor& w_noise, int64_t k, bool noisy, double noise_epsilon);
