@@ -7,14 +7,14 @@
 
 namespace cherry {
 
-inline constexpr std::array<std::string_view, 49> kDifferentiableOps = {
+inline constexpr std::array<std::string_view, 50> kDifferentiableOps = {
     // elementwise
     "add", "sub", "mul", "div", "maximum", "minimum", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "abs", "square",
     "reciprocal", "relu", "gelu", "erf", "sigmoid", "tanh", "clamp", "where",
     // reductions and row ops
     "sum", "mean", "max", "min", "softmax", "log_softmax", "topk",
     // linear algebra and nn
-    "matmul", "grouped_linear", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm",
+    "matmul", "grouped_linear", "conv2d", "mixed_conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm",
     // indexing
     "index_select", "index_add", "gather", "scatter_add", "cat",
     // views and copies

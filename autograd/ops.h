@@ -79,6 +79,9 @@ Tensor grouped_linear(const Tensor& x, const std::vector<int64_t>& group_sizes, 
 
 // --- convolution, pooling, normalisation (ops_nn.cpp) ---
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& p = {});
+// DY-Conv's per-sample convolution: y[b] = conv(x[b], sum_f mix[b, f] * factors[f]) with
+// mix:(B,F), factors:(F,O,C/g,kh,kw). Fused on the CPU (the kernels are mixed in oneDNN's layout).
+Tensor mixed_conv2d(const Tensor& x, const Tensor& mix, const Tensor& factors, const Conv2dParams& p = {});
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p);
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p);
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);

@@ -8,24 +8,31 @@ using namespace detail;
 
 namespace {
 int64_t conv_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
+
+// Checks x:(B,C,H,W) against a weight of shape ws = (O, C/g, kh, kw); returns y's shape.
+Shape conv_output_shape(const Tensor& x, const Shape& ws, const Conv2dParams& p, const char* op) {
+  check_floating(x, op);
+  check_dim(x, 4, op, "input");
+  const int64_t C = x.size(1), O = ws[0], g = p.groups;
+  CHERRY_CHECK(g >= 1 && C % g == 0 && O % g == 0 && ws[1] == C / g, op, "input ", x.describe(), " and weight ",
+               shape_str(ws), " do not match with groups=", g);
+  for (int i = 0; i < 2; ++i)
+    CHERRY_CHECK(p.stride[i] >= 1 && p.dilation[i] >= 1 && p.padding[i] >= 0, op, "invalid stride/dilation/padding");
+  const int64_t OH = conv_out_size(x.size(2), ws[2], p.stride[0], p.padding[0], p.dilation[0]);
+  const int64_t OW = conv_out_size(x.size(3), ws[3], p.stride[1], p.padding[1], p.dilation[1]);
+  CHERRY_CHECK(OH > 0 && OW > 0, op, "kernel ", shape_str(ws), " larger than padded input ", x.describe());
+  return {x.size(0), O, OH, OW};
+}
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const Conv2dParams& p) {
   check_same(x_in, w_in, "conv2d");
-  check_floating(x_in, "conv2d");
-  check_dim(x_in, 4, "conv2d", "input");
   check_dim(w_in, 4, "conv2d", "weight");
-  const int64_t C = x_in.size(1), O = w_in.size(0), g = p.groups;
-  CHERRY_CHECK(g >= 1 && C % g == 0 && O % g == 0 && w_in.size(1) == C / g, "conv2d", "input ", x_in.describe(), " and weight ",
-               w_in.describe(), " do not match with groups=", g);
-  for (int i = 0; i < 2; ++i)
-    CHERRY_CHECK(p.stride[i] >= 1 && p.dilation[i] >= 1 && p.padding[i] >= 0, "conv2d", "invalid stride/dilation/padding");
-  const int64_t OH = conv_out_size(x_in.size(2), w_in.size(2), p.stride[0], p.padding[0], p.dilation[0]);
-  const int64_t OW = conv_out_size(x_in.size(3), w_in.size(3), p.stride[1], p.padding[1], p.dilation[1]);
-  CHERRY_CHECK(OH > 0 && OW > 0, "conv2d", "kernel ", w_in.describe(), " larger than padded input ", x_in.describe());
+  const Shape ys = conv_output_shape(x_in, w_in.shape(), p, "conv2d");
+  const int64_t O = ys[1];
   if (bias.defined()) CHERRY_CHECK(bias.dim() == 1 && bias.size(0) == O, "conv2d", "bias ", bias.describe(), " for ", O, " output channels");
   Tensor x = x_in.contiguous(), w = w_in.contiguous();
-  Tensor y = empty({x.size(0), O, OH, OW}, x.dtype(), x.device());
+  Tensor y = empty(ys, x.dtype(), x.device());
   FlopCounter::add(2 * y.numel() * w.size(1) * w.size(2) * w.size(3));
   if (y.numel()) be(x).conv2d_forward(x.arg(), w.arg(), bias.defined() ? bias.contiguous().arg() : null_arg(), y.arg(), p);
   if (needs_grad({x_in, w_in, bias}))
@@ -36,6 +43,74 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const 
       Tensor gb = has_bias && n[2] ? empty({w.size(0)}, w.dtype(), w.device()) : Tensor();
       be(x).conv2d_backward(gy.arg(), x.arg(), w.arg(), arg_or_null(gx), arg_or_null(gw), arg_or_null(gb), p);
       return {gx, gw, gb};
+    });
+  return y;
+}
+
+namespace {
+// Without a fused kernel (Backend::has_mixed_conv2d false): the B kernels [B*O, C/g, kh, kw] by
+// one GEMM, then one conv with groups B*g over x viewed as [1, B*C, H, W].
+Tensor stacked_kernels(const Tensor& mix, const Tensor& f) {
+  const int64_t B = mix.size(0), F = f.size(0), N = f.numel() / F;
+  Tensor w = empty({1, B, N}, f.dtype(), f.device());
+  be(f).matmul(mix.view({1, B, F}).arg(), f.view({1, F, N}).arg(), w.arg(), 1.0, 0.0);
+  return w.view({B * f.size(1), f.size(2), f.size(3), f.size(4)});
+}
+Tensor one_image(const Tensor& t) { return t.view({1, t.size(0) * t.size(1), t.size(2), t.size(3)}); }
+Conv2dParams per_sample(Conv2dParams p, int64_t B) {
+  p.groups *= B;
+  return p;
+}
+
+void mixed_conv2d_forward(const Tensor& x, const Tensor& mix, const Tensor& f, const Tensor& y, const Conv2dParams& p) {
+  Backend& b = be(x);
+  if (b.has_mixed_conv2d(x.dtype())) return b.mixed_conv2d_forward(x.arg(), mix.arg(), f.arg(), y.arg(), p);
+  b.conv2d_forward(one_image(x).arg(), stacked_kernels(mix, f).arg(), null_arg(x.dtype()), one_image(y).arg(), per_sample(p, x.size(0)));
+}
+
+void mixed_conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& mix, const Tensor& f, const Tensor& gx,
+                           const Tensor& gmix, const Tensor& gf, const Conv2dParams& p) {
+  Backend& b = be(x);
+  if (b.has_mixed_conv2d(x.dtype()))
+    return b.mixed_conv2d_backward(gy.arg(), x.arg(), mix.arg(), f.arg(), arg_or_null(gx), arg_or_null(gmix), arg_or_null(gf), p);
+  const int64_t B = x.size(0), F = f.size(0), N = f.numel() / F;
+  Tensor w = stacked_kernels(mix, f);
+  Tensor gw = gmix.defined() || gf.defined() ? empty(w.shape(), w.dtype(), w.device()) : Tensor();
+  b.conv2d_backward(one_image(gy).arg(), one_image(x).arg(), w.arg(), gx.defined() ? one_image(gx).arg() : null_arg(x.dtype()),
+                    arg_or_null(gw), null_arg(x.dtype()), per_sample(p, B));
+  // dL/dmix = dW F^T, dL/dF = mix^T dW.
+  if (gmix.defined()) b.matmul(gw.view({1, B, N}).arg(), f.view({1, F, N}).permute({0, 2, 1}).arg(), gmix.view({1, B, F}).arg(), 1.0, 0.0);
+  if (gf.defined()) b.matmul(mix.view({1, B, F}).permute({0, 2, 1}).arg(), gw.view({1, B, N}).arg(), gf.view({1, F, N}).arg(), 1.0, 0.0);
+}
+}  // namespace
+
+Tensor mixed_conv2d(const Tensor& x_in, const Tensor& mix_in, const Tensor& f_in, const Conv2dParams& p) {
+  check_same(x_in, mix_in, "mixed_conv2d");
+  check_same(x_in, f_in, "mixed_conv2d");
+  check_dim(mix_in, 2, "mixed_conv2d", "mix");
+  check_dim(f_in, 5, "mixed_conv2d", "factors");
+  const Shape ws(f_in.shape().begin() + 1, f_in.shape().end());
+  const Shape ys = conv_output_shape(x_in, ws, p, "mixed_conv2d");
+  CHERRY_CHECK(mix_in.size(0) == x_in.size(0) && mix_in.size(1) == f_in.size(0), "mixed_conv2d", "mix ", mix_in.describe(),
+               " must be [batch, factors] for input ", x_in.describe(), " and factors ", f_in.describe());
+  Tensor x = x_in.contiguous(), mix = mix_in.contiguous(), f = f_in.contiguous();
+  Tensor y = empty(ys, x.dtype(), x.device());
+  FlopCounter::add(2 * y.numel() * ws[1] * ws[2] * ws[3] + 2 * mix.numel() * (f.numel() / f.size(0)));
+  if (y.numel()) mixed_conv2d_forward(x, mix, f, y, p);
+  // Saves x, mix and the factors, not the [B, N] kernels: backward remakes them with one GEMM.
+  if (needs_grad({x_in, mix_in, f_in}))
+    record("mixed_conv2d", {y}, {x_in, mix_in, f_in}, [sx = save(x), sm = save(mix), sf = save(f), p](const Grads& g, const Needs& n) -> Grads {
+      Tensor x = sx.get(), mix = sm.get(), f = sf.get(), gy = g[0].contiguous();
+      Tensor gx = n[0] ? empty(x.shape(), x.dtype(), x.device()) : Tensor();
+      Tensor gmix = n[1] ? empty(mix.shape(), mix.dtype(), mix.device()) : Tensor();
+      Tensor gf = n[2] ? empty(f.shape(), f.dtype(), f.device()) : Tensor();
+      if (gy.numel()) {
+        mixed_conv2d_backward(gy, x, mix, f, gx, gmix, gf, p);
+      } else {  // no samples (or no output pixels): nothing flows back
+        for (Tensor* t : {&gx, &gmix, &gf})
+          if (t->defined()) t->fill_(0.0);
+      }
+      return {gx, gmix, gf};
     });
   return y;
 }

@@ -81,6 +81,16 @@ class Backend {
   virtual void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
                                const Conv2dParams& p) = 0;
 
+  // Optional fused kernel for DY-Conv's per-sample convolution: y[b] = conv(x[b], W_b) with
+  // W_b = sum_f mix[b, f] * factors[f]; x:(B,C,H,W), mix:(B,F), factors:(F,O,C/g,kh,kw),
+  // y:(B,O,OH,OW), all contiguous; p.groups = g applies within each sample. gx, gmix, gfactors
+  // may be null. Where has_mixed_conv2d is false the ops layer runs matmul + one conv2d with
+  // groups = B*g instead (the defaults below throw).
+  virtual bool has_mixed_conv2d(DType) const { return false; }
+  virtual void mixed_conv2d_forward(const Arg& x, const Arg& mix, const Arg& factors, const Arg& y, const Conv2dParams& p);
+  virtual void mixed_conv2d_backward(const Arg& gy, const Arg& x, const Arg& mix, const Arg& factors, const Arg& gx,
+                                     const Arg& gmix, const Arg& gfactors, const Conv2dParams& p);
+
   // Pooling, NCHW. indices: i64 flat h*W+w into each input plane.
   virtual void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& indices, const Pool2dParams& p) = 0;
   // p: the forward's window geometry (a device kernel gathers per input pixel, in output order).

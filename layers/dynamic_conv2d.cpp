@@ -83,10 +83,12 @@ std::pair<Tensor, Tensor> DynamicConv2d::factors_and_mix(const Tensor& pi) const
   return {cat({factors, static_part().view({1, N})}, 0), cat({pi, ones({pi.size(0), 1}, pi.dtype(), pi.device())}, 1)};
 }
 
-// Theta(x_b) for every sample as one [B, N] matrix, then one grouped conv.
+// Theta(x_b) for every sample, then one grouped conv (mixed_conv2d fuses the two on the CPU).
 Tensor DynamicConv2d::forward_grouped(const Tensor& x, const Tensor& pi) {
   auto [factors, mix] = factors_and_mix(pi);
-  return per_sample_conv2d(x, matmul(mix, factors), conv_);
+  Shape fs = weight_shape();
+  fs.insert(fs.begin(), factors.size(0));
+  return mixed_conv2d(x, mix, factors.view(fs), conv_.params());
 }
 
 // conv(x, sum_f mix_f F_f) = sum_f mix_f conv(x, F_f): one conv with K(+1) x C_out outputs, then a

@@ -11,7 +11,7 @@ namespace cherry {
 
 // How the per-sample kernels are executed; all give the same numbers (tested), speed differs.
 enum class DynamicConvImpl {
-  grouped,  // one conv with groups = B*g over a [1, B*C, H, W] view (the reference trick)
+  grouped,  // one conv with groups = B*g over a [1, B*C, H, W] view (the reference trick), via mixed_conv2d
   kmix,     // the K (+1 static) convs as one conv, outputs mixed with pi (conv is linear in W); groups == 1
 };
 

@@ -14,7 +14,7 @@ class CountingBackend final : public Backend {
   std::map<std::string, int> calls;
   static std::vector<std::string> op_methods() {
     return {"fill", "copy", "unary", "binary", "where", "reduce", "argmax", "topk", "softmax", "softmax_backward", "matmul",
-            "conv2d_forward", "conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
+            "conv2d_forward", "conv2d_backward", "mixed_conv2d_forward", "mixed_conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
             "avg_pool2d_forward", "avg_pool2d_backward", "batch_norm_forward", "batch_norm_backward", "layer_norm_forward",
             "layer_norm_backward", "index_select", "index_add", "gather", "scatter_add", "sgd_step", "adamw_step"};
   }
@@ -43,6 +43,14 @@ class CountingBackend final : public Backend {
   }
   void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gb, const Conv2dParams& p) override {
     ++calls["conv2d_backward"], inner_.conv2d_backward(gy, x, w, gx, gw, gb, p);
+  }
+  bool has_mixed_conv2d(DType t) const override { return inner_.has_mixed_conv2d(t); }
+  void mixed_conv2d_forward(const Arg& x, const Arg& m, const Arg& f, const Arg& y, const Conv2dParams& p) override {
+    ++calls["mixed_conv2d_forward"], inner_.mixed_conv2d_forward(x, m, f, y, p);
+  }
+  void mixed_conv2d_backward(const Arg& gy, const Arg& x, const Arg& m, const Arg& f, const Arg& gx, const Arg& gm, const Arg& gf,
+                             const Conv2dParams& p) override {
+    ++calls["mixed_conv2d_backward"], inner_.mixed_conv2d_backward(gy, x, m, f, gx, gm, gf, p);
   }
   void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& i, const Pool2dParams& p) override {
     ++calls["max_pool2d_forward"], inner_.max_pool2d_forward(x, y, i, p);

@@ -109,6 +109,17 @@ std::vector<OpCase> op_cases() {
   c.push_back({"conv2d_groups_stride_dilation", {N({2, 4, 9, 8}), N({6, 2, 3, 3})},
                [](const V& x) { return conv2d(x[0], x[1], {}, conv(2, 2, 2, 2)); }});
   c.push_back({"conv2d_1x1_stride2", {N({2, 4, 6, 6}), N({3, 4, 1, 1})}, [](const V& x) { return conv2d(x[0], x[1], {}, conv(2, 0, 1, 1)); }});
+  // DY-Conv's per-sample conv. On the CPU all but depthwise (whose blocks span samples: the plain
+  // fallback) mix the kernels straight into oneDNN's blocked layout.
+  c.push_back({"mixed_conv2d", {N({3, 4, 6, 5}), N({3, 2}), N({2, 5, 4, 3, 3})}, [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(1, 1, 1, 1)); }});
+  c.push_back({"mixed_conv2d_groups_stride", {N({2, 4, 7, 7}), NT({2, 3}), N({3, 6, 2, 3, 3})},
+               [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(2, 1, 1, 2)); }});
+  c.push_back({"mixed_conv2d_blocked", {N({3, 16, 5, 5}), N({3, 2}), N({2, 32, 16, 3, 3})},
+               [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(2, 1, 1, 1)); }});
+  c.push_back({"mixed_conv2d_depthwise", {N({3, 4, 5, 5}), N({3, 2}), N({2, 4, 1, 3, 3})},
+               [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(1, 1, 1, 4)); }});
+  c.push_back({"mixed_conv2d_one_sample", {N({1, 16, 4, 4}), N({1, 3}), N({3, 16, 16, 1, 1})},
+               [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(1, 0, 1, 1)); }});
   c.push_back({"conv2d_depthwise", {N({2, 4, 5, 5}), N({4, 1, 3, 3}), N({4})}, [](const V& x) { return conv2d(x[0], x[1], x[2], conv(1, 1, 1, 4)); }});
   c.push_back({"max_pool2d", {D({2, 3, 6, 6})}, [](const V& x) { return max_pool2d(x[0], pool(2, 2, 0)); }});
   c.push_back({"max_pool2d_k3s2p1", {D({2, 2, 7, 7})}, [](const V& x) { return max_pool2d(x[0], pool(3, 2, 1)); }});

@@ -1,45 +1,28 @@
 // f32 convolution on oneDNN: forward, backward-data, backward-weights, any stride/padding/
-// dilation/groups. oneDNN picks its own (blocked) layouts; we reorder from and to NCHW/OIHW.
-// Primitive descriptors are cached by geometry, since training repeats the same shapes.
+// dilation/groups, plus the helpers of onednn_util.h. Primitive descriptors are cached by
+// geometry, since training repeats the same shapes.
 #include <cstdlib>
 #include <map>
-#include <memory>
-#include <vector>
 #include <mutex>
-#include <oneapi/dnnl/dnnl.hpp>
-#include <string>
-#include <optional>
-#include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "backends/cpu/cpu_backend.h"
-#include "core/error.h"
+#include "backends/cpu/onednn_util.h"
 
 namespace cherry::cpu {
-
-namespace {
-using namespace dnnl;
-using tag = memory::format_tag;
-using dt = memory::data_type;
+namespace onednn {
 
 engine& cpu_engine() {
   static engine e(engine::kind::cpu, 0);
   return e;
 }
 
-struct Geometry {
-  memory::dims x, w, b, y, strides, dilates, pad_l, pad_r;
-  bool grouped;
-  auto key() const { return std::tie(x, w, b, y, strides, dilates, pad_l, pad_r); }
-  bool operator<(const Geometry& o) const { return key() < o.key(); }
-};
-
 Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, const Conv2dParams& p) {
   Geometry g;
   g.x = {xs[0], xs[1], xs[2], xs[3]};
   g.y = {ys[0], ys[1], ys[2], ys[3]};
-  g.grouped = p.groups > 1;
-  g.w = g.grouped ? memory::dims{p.groups, ws[0] / p.groups, ws[1], ws[2], ws[3]} : memory::dims{ws[0], ws[1], ws[2], ws[3]};
+  g.w = p.groups > 1 ? memory::dims{p.groups, ws[0] / p.groups, ws[1], ws[2], ws[3]} : memory::dims{ws[0], ws[1], ws[2], ws[3]};
   g.b = bias ? memory::dims{ws[0]} : memory::dims{};
   g.strides = {p.stride[0], p.stride[1]};
   g.dilates = {p.dilation[0] - 1, p.dilation[1] - 1};
@@ -51,19 +34,13 @@ Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, 
   return g;
 }
 
+namespace {
 memory::desc any_md(const memory::dims& d) { return memory::desc(d, dt::f32, tag::any); }
-memory::desc plain_md(const memory::dims& d, bool grouped_w = false) {
-  tag t = d.size() == 1 ? tag::a : d.size() == 4 ? tag::nchw : tag::goihw;
-  (void)grouped_w;
-  return memory::desc(d, dt::f32, t);
-}
+}  // namespace
 
-struct Prims {
-  convolution_forward::primitive_desc fwd;
-  convolution_backward_data::primitive_desc bwd_data;
-  convolution_backward_weights::primitive_desc bwd_weights;
-  bool has_bwd_data = false, has_bwd_weights = false;
-};
+memory::desc plain_md(const memory::dims& d) {
+  return memory::desc(d, dt::f32, d.size() == 1 ? tag::a : d.size() == 4 ? tag::nchw : tag::goihw);
+}
 
 Prims& prims_for(const Geometry& g) {
   static std::mutex mu;
@@ -80,8 +57,30 @@ Prims& prims_for(const Geometry& g) {
   return cache.emplace(g, std::move(p)).first->second;
 }
 
-// Reorder buffers come from a pool that keeps freed blocks: a fresh multi-megabyte malloc per
-// call page-faults on first touch, which cost more than the reorder itself.
+const convolution_backward_data::primitive_desc& bwd_data_pd(Prims& pr, const Geometry& g) {
+  if (!pr.has_bwd_data) {
+    auto d = convolution_backward_data::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y), g.strides,
+                                             g.dilates, g.pad_l, g.pad_r);
+    pr.bwd_data = convolution_backward_data::primitive_desc(d, cpu_engine(), pr.fwd);
+    pr.has_bwd_data = true;
+  }
+  return pr.bwd_data;
+}
+
+const convolution_backward_weights::primitive_desc& bwd_weights_pd(Prims& pr, const Geometry& g) {
+  if (!pr.has_bwd_weights) {
+    auto d = g.b.empty() ? convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y),
+                                                              g.strides, g.dilates, g.pad_l, g.pad_r)
+                         : convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.b),
+                                                              any_md(g.y), g.strides, g.dilates, g.pad_l, g.pad_r);
+    pr.bwd_weights = convolution_backward_weights::primitive_desc(d, cpu_engine(), pr.fwd);
+    pr.has_bwd_weights = true;
+  }
+  return pr.bwd_weights;
+}
+
+namespace {
+// Freed blocks are kept by size and handed out again.
 class ScratchPool {
  public:
   std::shared_ptr<void> get(size_t n) {
@@ -116,55 +115,37 @@ ScratchPool& scratch_pool() {
   static ScratchPool pool;
   return pool;
 }
-
-// A memory in the primitive's layout, backed by a pooled buffer that lives as long as this.
-struct Scratch {
-  std::shared_ptr<void> buf;
-  memory mem;
-  explicit Scratch(const memory::desc& d) : buf(scratch_pool().get(d.get_size())), mem(d, cpu_engine(), buf.get()) {}
-};
-
-// Input side: the user buffer itself when layouts agree, else a reordered pooled copy.
-struct In {
-  std::optional<Scratch> scratch;
-  memory mem;
-  In(const memory::desc& want, const memory::desc& have, void* ptr, stream& s) {
-    memory user(have, cpu_engine(), ptr);
-    if (want == have) {
-      mem = user;
-      return;
-    }
-    scratch.emplace(want);
-    mem = scratch->mem;
-    reorder(user, mem).execute(s, user, mem);
-  }
-};
-// Output side: computed in the primitive's layout, copied back into the user buffer by finish().
-struct Out {
-  std::optional<Scratch> scratch;
-  memory user, mem;
-  Out(const memory::desc& want, const memory::desc& have, void* ptr) : user(have, cpu_engine(), ptr) {
-    if (want == have) {
-      mem = user;
-    } else {
-      scratch.emplace(want);
-      mem = scratch->mem;
-    }
-  }
-  void finish(stream& s) {
-    if (scratch) reorder(mem, user).execute(s, mem, user);
-  }
-};
-
-template <class F> void guarded(const char* op, F&& f) {
-  try {
-    f();
-  } catch (const dnnl::error& e) {
-    throw Error(op, cat("oneDNN: ", e.what(), " (status ", int(e.status), ")"));
-  }
-}
 }  // namespace
 
+Scratch::Scratch(const memory::desc& d) : buf(scratch_pool().get(d.get_size())), mem(d, cpu_engine(), buf.get()) {}
+
+In::In(const memory::desc& want, const memory::desc& have, void* ptr, stream& s) {
+  memory user(have, cpu_engine(), ptr);
+  if (want == have) {
+    mem = user;
+    return;
+  }
+  scratch.emplace(want);
+  mem = scratch->mem;
+  reorder(user, mem).execute(s, user, mem);
+}
+
+Out::Out(const memory::desc& want, const memory::desc& have, void* ptr) : user(have, cpu_engine(), ptr) {
+  if (want == have) {
+    mem = user;
+  } else {
+    scratch.emplace(want);
+    mem = scratch->mem;
+  }
+}
+
+void Out::finish(stream& s) {
+  if (scratch) reorder(mem, user).execute(s, mem, user);
+}
+
+}  // namespace onednn
+
+using namespace onednn;
 
 void conv2d_forward_onednn(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) {
   guarded("conv2d", [&] {
@@ -189,43 +170,27 @@ void conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& w, const Arg
     Geometry g = geometry(x.shape, w.shape, gy.shape, gbias.data != nullptr, p);
     Prims& pr = prims_for(g);
     stream s(cpu_engine());
-    std::optional<In> ddst;  // gy in the layout the first primitive wants; the second reuses it if equal
-    auto diff_dst = [&](const memory::desc& want) -> memory {
-      if (!ddst || ddst->mem.get_desc() != want) ddst.emplace(want, plain_md(g.y), gy.data, s);
-      return ddst->mem;
-    };
+    LazyIn diff_dst(plain_md(g.y), gy.data);
     if (gx.data) {
-      if (!pr.has_bwd_data) {
-        auto d = convolution_backward_data::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y), g.strides,
-                                                 g.dilates, g.pad_l, g.pad_r);
-        pr.bwd_data = convolution_backward_data::primitive_desc(d, cpu_engine(), pr.fwd);
-        pr.has_bwd_data = true;
-      }
-      In wei(pr.bwd_data.weights_desc(), plain_md(g.w), w.data, s);
-      Out dsrc(pr.bwd_data.diff_src_desc(), plain_md(g.x), gx.data);
-      convolution_backward_data(pr.bwd_data)
-          .execute(s, {{DNNL_ARG_DIFF_DST, diff_dst(pr.bwd_data.diff_dst_desc())}, {DNNL_ARG_WEIGHTS, wei.mem}, {DNNL_ARG_DIFF_SRC, dsrc.mem}});
+      const auto& pd = bwd_data_pd(pr, g);
+      In wei(pd.weights_desc(), plain_md(g.w), w.data, s);
+      Out dsrc(pd.diff_src_desc(), plain_md(g.x), gx.data);
+      convolution_backward_data(pd).execute(
+          s, {{DNNL_ARG_DIFF_DST, diff_dst.get(pd.diff_dst_desc(), s)}, {DNNL_ARG_WEIGHTS, wei.mem}, {DNNL_ARG_DIFF_SRC, dsrc.mem}});
       dsrc.finish(s);
     }
     if (gw.data || gbias.data) {
-      if (!pr.has_bwd_weights) {
-        auto d = g.b.empty() ? convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y),
-                                                                  g.strides, g.dilates, g.pad_l, g.pad_r)
-                             : convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.b),
-                                                                  any_md(g.y), g.strides, g.dilates, g.pad_l, g.pad_r);
-        pr.bwd_weights = convolution_backward_weights::primitive_desc(d, cpu_engine(), pr.fwd);
-        pr.has_bwd_weights = true;
-      }
-      In src(pr.bwd_weights.src_desc(), plain_md(g.x), x.data, s);
+      const auto& pd = bwd_weights_pd(pr, g);
+      In src(pd.src_desc(), plain_md(g.x), x.data, s);
       // oneDNN always computes the weight gradient; when only the bias is wanted it goes to scratch.
       std::optional<Scratch> unused_gw;
       if (!gw.data) unused_gw.emplace(plain_md(g.w));
-      Out dwei(pr.bwd_weights.diff_weights_desc(), plain_md(g.w), gw.data ? gw.data : unused_gw->mem.get_data_handle());
+      Out dwei(pd.diff_weights_desc(), plain_md(g.w), gw.data ? gw.data : unused_gw->mem.get_data_handle());
       std::unordered_map<int, memory> args{
-          {DNNL_ARG_SRC, src.mem}, {DNNL_ARG_DIFF_DST, diff_dst(pr.bwd_weights.diff_dst_desc())}, {DNNL_ARG_DIFF_WEIGHTS, dwei.mem}};
+          {DNNL_ARG_SRC, src.mem}, {DNNL_ARG_DIFF_DST, diff_dst.get(pd.diff_dst_desc(), s)}, {DNNL_ARG_DIFF_WEIGHTS, dwei.mem}};
       std::optional<Out> dbias;
-      if (gbias.data) args[DNNL_ARG_DIFF_BIAS] = dbias.emplace(pr.bwd_weights.diff_bias_desc(), plain_md(g.b), gbias.data).mem;
-      convolution_backward_weights(pr.bwd_weights).execute(s, args);
+      if (gbias.data) args[DNNL_ARG_DIFF_BIAS] = dbias.emplace(pd.diff_bias_desc(), plain_md(g.b), gbias.data).mem;
+      convolution_backward_weights(pd).execute(s, args);
       dwei.finish(s);
       if (dbias) dbias->finish(s);
     }

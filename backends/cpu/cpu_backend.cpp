@@ -48,6 +48,15 @@ class CpuBackend final : public Backend {
     use_onednn(x, w, gy, p) ? cpu::conv2d_backward_onednn(gy, x, w, gx, gw, gb, p) : cpu::conv2d_backward_im2col(gy, x, w, gx, gw, gb, p);
   }
 
+  bool has_mixed_conv2d(DType t) const override { return t == DType::f32; }
+  void mixed_conv2d_forward(const Arg& x, const Arg& mix, const Arg& f, const Arg& y, const Conv2dParams& p) override {
+    cpu::mixed_conv2d_forward_onednn(x, mix, f, y, p);
+  }
+  void mixed_conv2d_backward(const Arg& gy, const Arg& x, const Arg& mix, const Arg& f, const Arg& gx, const Arg& gmix,
+                             const Arg& gf, const Conv2dParams& p) override {
+    cpu::mixed_conv2d_backward_onednn(gy, x, mix, f, gx, gmix, gf, p);
+  }
+
   void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& i, const Pool2dParams& p) override { cpu::max_pool2d_forward(x, y, i, p); }
   void max_pool2d_backward(const Arg& gy, const Arg& i, const Arg& gx, const Pool2dParams&) override { cpu::max_pool2d_backward(gy, i, gx); }
   void avg_pool2d_forward(const Arg& x, const Arg& y, const Pool2dParams& p) override { cpu::avg_pool2d_forward(x, y, p); }

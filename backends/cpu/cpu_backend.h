@@ -29,6 +29,9 @@ void conv2d_backward_im2col(const Arg& gy, const Arg& x, const Arg& w, const Arg
 void conv2d_forward_onednn(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p);
 void conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
                             const Conv2dParams& p);
+void mixed_conv2d_forward_onednn(const Arg& x, const Arg& mix, const Arg& factors, const Arg& y, const Conv2dParams& p);
+void mixed_conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& mix, const Arg& factors, const Arg& gx,
+                                  const Arg& gmix, const Arg& gfactors, const Conv2dParams& p);
 void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& indices, const Pool2dParams& p);
 void max_pool2d_backward(const Arg& gy, const Arg& indices, const Arg& gx);
 void avg_pool2d_forward(const Arg& x, const Arg& y, const Pool2dParams& p);

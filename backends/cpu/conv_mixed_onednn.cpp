@@ -1,0 +1,185 @@
+// DY-Conv's per-sample convolution with the kernel mix fused in (Backend::mixed_conv2d_*), f32.
+// The per-sample conv is one oneDNN conv with groups = B*g whose weights are the B mixed kernels
+// W_b = sum_f mix[b, f] F_f. Instead of a plain [B, N] GEMM followed by a reorder of all B kernels
+// into oneDNN's blocked layout (these reorders were half of all reorder time in a DY-ResNet step),
+// the F factors are reordered once and the GEMM writes the kernels straight into the blocked
+// layout: it is linear, so blocking commutes with mixing. Backward reduces the blocked dW to the
+// factors the same way and reorders only F kernels back.
+#include <cstring>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/onednn_util.h"
+
+namespace cherry::cpu {
+using namespace onednn;
+
+namespace {
+
+// The per-sample conv as oneDNN sees it: x viewed [1, B*C, H, W], B*g groups.
+struct SampleConv {
+  int64_t B, F, N;
+  memory::dims kernel;  // one sample's kernel dims within the grouped weight: {g, O/g, C/g, kh, kw}
+  Geometry geo;
+};
+
+SampleConv sample_conv(const Arg& x, const Arg& factors, const Arg& y, const Conv2dParams& p) {
+  SampleConv s;
+  s.B = x.shape[0], s.F = factors.shape[0];
+  const Shape& f = factors.shape;
+  s.N = f[1] * f[2] * f[3] * f[4];
+  Conv2dParams q = p;
+  q.groups = p.groups * s.B;
+  s.geo = geometry({1, s.B * x.shape[1], x.shape[2], x.shape[3]}, {s.B * f[1], f[2], f[3], f[4]},
+                   {1, s.B * y.shape[1], y.shape[2], y.shape[3]}, false, q);
+  s.kernel = s.geo.w;
+  if (s.kernel.size() == 5) s.kernel[0] = p.groups;  // else B = g = 1: one plain kernel
+  return s;
+}
+
+// Where the B kernels sit in a primitive's weight memory: sample b at b * stride floats, each in
+// layout `sample`. When the layout does not split by sample (direct false), `sample` is plain
+// and the whole [B, N] block goes through a reorder, as an unfused conv would.
+struct SampleLayout {
+  memory::desc whole, sample;
+  int64_t stride;
+  bool direct;
+};
+
+SampleLayout sample_layout(const memory::desc& want, const SampleConv& s) {
+  const int64_t total = int64_t(want.get_size() / sizeof(float));
+  if (s.B == 1) return {want, want, total, true};
+  if (s.kernel.size() == 5 && total % s.B == 0) {
+    const int64_t stride = total / s.B;
+    memory::dims second(5, 0);
+    second[0] = s.kernel[0];
+    try {  // submemory_desc throws where a sample boundary would split a block
+      memory::desc first = want.submemory_desc(s.kernel, memory::dims(5, 0)), next = want.submemory_desc(s.kernel, second);
+      if (int64_t(first.get_size() / sizeof(float)) == stride && next.data.offset0 - first.data.offset0 == stride)
+        return {want, first, stride, true};
+    } catch (const dnnl::error&) {
+    }
+  }
+  return {want, plain_md(s.kernel), s.N, false};
+}
+
+// c[M, N] = a @ b on row-major buffers; a transposed operand is read through swapped strides.
+void gemm(const float* a, bool ta, const float* b, bool tb, float* c, int64_t M, int64_t K, int64_t N) {
+  auto mat = [](const float* p, int64_t rows, int64_t cols, bool t) {
+    return Arg{const_cast<float*>(p), DType::f32, {1, rows, cols}, t ? Shape{0, 1, rows} : Shape{0, cols, 1}};
+  };
+  matmul(mat(a, M, K, ta), mat(b, K, N, tb), mat(c, M, N, false), 1.0, 0.0);
+}
+
+// Copies F kernels between a plain [F, N] buffer and the sample layout ([F, stride]): one reorder
+// over an F-sample slice of the primitive's layout when F <= B, else one per kernel.
+void reorder_factors(const SampleLayout& L, const SampleConv& s, void* plain, float* blocked, bool to_blocked, stream& st) {
+  memory::desc plain_d = plain_md(s.kernel), blocked_d = L.sample;
+  int64_t calls = s.F;
+  if (s.F <= s.B && s.kernel.size() == 5) {
+    memory::dims n = s.kernel;
+    n[0] *= s.F;
+    plain_d = plain_md(n), blocked_d = L.whole.submemory_desc(n, memory::dims(5, 0)), calls = 1;
+  }
+  memory p(plain_d, cpu_engine(), plain), b(blocked_d, cpu_engine(), blocked);
+  reorder r = to_blocked ? reorder(p, b) : reorder(b, p);
+  for (int64_t f = 0; f < calls; ++f) {
+    p.set_data_handle(static_cast<float*>(plain) + f * s.N);
+    b.set_data_handle(blocked + f * L.stride);
+    to_blocked ? r.execute(st, p, b) : r.execute(st, b, p);
+  }
+  st.wait();
+}
+
+// The F factors in the sample layout, [F, stride], padding zeroed (the user's buffer when plain).
+struct Factors {
+  std::optional<Scratch> scratch;
+  const float* data;
+};
+
+Factors factors_in(const SampleLayout& L, const SampleConv& s, const Arg& factors, stream& st) {
+  if (!L.direct) return {std::nullopt, factors.ptr<float>()};
+  Factors out{Scratch(plain_md({s.F * L.stride})), nullptr};
+  out.data = out.scratch->data();
+  std::memset(out.scratch->data(), 0, size_t(s.F * L.stride) * sizeof(float));
+  reorder_factors(L, s, factors.data, out.scratch->data(), true, st);
+  return out;
+}
+
+// The B kernels mix @ factors in the primitive's weight layout `want`.
+Scratch mixed_kernels(const memory::desc& want, const SampleConv& s, const Arg& mix, const Arg& factors, stream& st) {
+  const SampleLayout L = sample_layout(want, s);
+  Scratch w(want);
+  if (L.direct) {
+    gemm(mix.ptr<float>(), false, factors_in(L, s, factors, st).data, false, w.data(), s.B, s.F, L.stride);
+    return w;
+  }
+  Scratch plain(plain_md(s.geo.w));
+  gemm(mix.ptr<float>(), false, factors.ptr<float>(), false, plain.data(), s.B, s.F, s.N);
+  reorder(plain.mem, w.mem).execute(st, plain.mem, w.mem);
+  return w;
+}
+
+// dL/dmix = dW F^T and dL/dF = mix^T dW, from dW in the primitive's layout.
+void reduce_kernel_grad(Scratch& dw, const SampleConv& s, const Arg& mix, const Arg& factors, const Arg& gmix,
+                        const Arg& gfactors, stream& st) {
+  const SampleLayout L = sample_layout(dw.mem.get_desc(), s);
+  std::optional<Scratch> plain;
+  const float* g = dw.data();
+  if (!L.direct) {
+    plain.emplace(plain_md(s.geo.w));
+    reorder(dw.mem, plain->mem).execute(st, dw.mem, plain->mem);
+    g = plain->data();
+  }
+  if (gmix.data) gemm(g, false, factors_in(L, s, factors, st).data, true, gmix.ptr<float>(), s.B, L.stride, s.F);
+  if (!gfactors.data) return;
+  if (!L.direct) return gemm(mix.ptr<float>(), true, g, false, gfactors.ptr<float>(), s.F, s.B, s.N);
+  Scratch blocked(plain_md({s.F * L.stride}));
+  gemm(mix.ptr<float>(), true, g, false, blocked.data(), s.F, s.B, L.stride);
+  reorder_factors(L, s, gfactors.data, blocked.data(), false, st);
+}
+
+}  // namespace
+
+void mixed_conv2d_forward_onednn(const Arg& x, const Arg& mix, const Arg& factors, const Arg& y, const Conv2dParams& p) {
+  guarded("mixed_conv2d", [&] {
+    const SampleConv s = sample_conv(x, factors, y, p);
+    Prims& pr = prims_for(s.geo);
+    stream st(cpu_engine());
+    Scratch w = mixed_kernels(pr.fwd.weights_desc(), s, mix, factors, st);
+    In src(pr.fwd.src_desc(), plain_md(s.geo.x), x.data, st);
+    Out dst(pr.fwd.dst_desc(), plain_md(s.geo.y), y.data);
+    convolution_forward(pr.fwd).execute(st, {{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_WEIGHTS, w.mem}, {DNNL_ARG_DST, dst.mem}});
+    dst.finish(st);
+    st.wait();
+  });
+}
+
+void mixed_conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& mix, const Arg& factors, const Arg& gx,
+                                  const Arg& gmix, const Arg& gfactors, const Conv2dParams& p) {
+  guarded("mixed_conv2d_backward", [&] {
+    const SampleConv s = sample_conv(x, factors, gy, p);
+    Prims& pr = prims_for(s.geo);
+    stream st(cpu_engine());
+    LazyIn diff_dst(plain_md(s.geo.y), gy.data);
+    if (gx.data) {
+      const auto& pd = bwd_data_pd(pr, s.geo);
+      Scratch w = mixed_kernels(pd.weights_desc(), s, mix, factors, st);
+      Out dsrc(pd.diff_src_desc(), plain_md(s.geo.x), gx.data);
+      convolution_backward_data(pd).execute(
+          st, {{DNNL_ARG_DIFF_DST, diff_dst.get(pd.diff_dst_desc(), st)}, {DNNL_ARG_WEIGHTS, w.mem}, {DNNL_ARG_DIFF_SRC, dsrc.mem}});
+      dsrc.finish(st);
+    }
+    if (gmix.data || gfactors.data) {
+      const auto& pd = bwd_weights_pd(pr, s.geo);
+      In src(pd.src_desc(), plain_md(s.geo.x), x.data, st);
+      Scratch dw(pd.diff_weights_desc());
+      convolution_backward_weights(pd).execute(
+          st, {{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_DIFF_DST, diff_dst.get(pd.diff_dst_desc(), st)}, {DNNL_ARG_DIFF_WEIGHTS, dw.mem}});
+      st.wait();
+      reduce_kernel_grad(dw, s, mix, factors, gmix, gfactors, st);
+    }
+    st.wait();
+  });
+}
+
+}  // namespace cherry::cpu
