@@ -5,7 +5,11 @@
 // the F factors are reordered once and the GEMM writes the kernels straight into the blocked
 // layout: it is linear, so blocking commutes with mixing. Backward reduces the blocked dW to the
 // factors the same way and reorders only F kernels back.
+#include <omp.h>
+
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/onednn_util.h"
@@ -62,12 +66,10 @@ SampleLayout sample_layout(const memory::desc& want, const SampleConv& s) {
   return {want, plain_md(s.kernel), s.N, false};
 }
 
-// c[M, N] = a @ b on row-major buffers; a transposed operand is read through swapped strides.
-void gemm(const float* a, bool ta, const float* b, bool tb, float* c, int64_t M, int64_t K, int64_t N) {
-  auto mat = [](const float* p, int64_t rows, int64_t cols, bool t) {
-    return Arg{const_cast<float*>(p), DType::f32, {1, rows, cols}, t ? Shape{0, 1, rows} : Shape{0, cols, 1}};
-  };
-  matmul(mat(a, M, K, ta), mat(b, K, N, tb), mat(c, M, N, false), 1.0, 0.0);
+// c[M, N] = a @ b on row-major buffers.
+void gemm(const float* a, const float* b, float* c, int64_t M, int64_t K, int64_t N) {
+  auto mat = [](const float* p, int64_t rows, int64_t cols) { return Arg{const_cast<float*>(p), DType::f32, {1, rows, cols}, {0, cols, 1}}; };
+  matmul(mat(a, M, K), mat(b, K, N), mat(c, M, N), 1.0, 0.0);
 }
 
 // Copies F kernels between a plain [F, N] buffer and the sample layout ([F, stride]): one reorder
@@ -110,32 +112,79 @@ Scratch mixed_kernels(const memory::desc& want, const SampleConv& s, const Arg& 
   const SampleLayout L = sample_layout(want, s);
   Scratch w(want);
   if (L.direct) {
-    gemm(mix.ptr<float>(), false, factors_in(L, s, factors, st).data, false, w.data(), s.B, s.F, L.stride);
+    gemm(mix.ptr<float>(), factors_in(L, s, factors, st).data, w.data(), s.B, s.F, L.stride);
     return w;
   }
   Scratch plain(plain_md(s.geo.w));
-  gemm(mix.ptr<float>(), false, factors.ptr<float>(), false, plain.data(), s.B, s.F, s.N);
+  gemm(mix.ptr<float>(), factors.ptr<float>(), plain.data(), s.B, s.F, s.N);
   reorder(plain.mem, w.mem).execute(st, plain.mem, w.mem);
   return w;
+}
+
+// Both gradients of W = mix @ Fs in one pass over G = dL/dW [B, P] (dW is the largest tensor here:
+// two GEMMs would read it twice and OpenBLAS would pack it twice): gmix[b, f] = G[b, :] . Fs[f, :]
+// and gF[f, :] = sum_b mix[b, f] G[b, :], over column tiles that keep Fs's and gF's tile in L1.
+// gmix or gF may be null. Per-thread partial sums of gmix are added in thread order (deterministic
+// for a thread count).
+void mix_grads(const float* G, const float* mix, const float* Fs, float* gmix, float* gF, int64_t B, int64_t F, int64_t P) {
+  constexpr int64_t kMaxF = 16;
+  CHERRY_CHECK(F <= kMaxF, "mixed_conv2d_backward", "at most ", kMaxF, " kernel factors, got ", F);
+  const int threads = omp_get_max_threads();
+  const int64_t want = (P + 4 * threads - 1) / (4 * threads);
+  const int64_t tile = std::clamp<int64_t>((want + 15) / 16 * 16, 64, 1024), tiles = (P + tile - 1) / tile;
+  std::vector<float> part(gmix ? size_t(threads * B * F) : 0, 0.0f);
+#pragma omp parallel num_threads(threads)
+  {
+    float* my = gmix ? part.data() + size_t(omp_get_thread_num() * B * F) : nullptr;
+    std::vector<float> acc(gF ? size_t(F * tile) : 0);
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t q0 = t * tile, n = std::min(P - q0, tile);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (int64_t b = 0; b < B; ++b) {
+        const float* g = G + b * P + q0;
+        for (int64_t f = 0; f < F; ++f) {
+          if (gF) {
+            const float m = mix[b * F + f];
+            float* a = acc.data() + f * tile;
+#pragma omp simd
+            for (int64_t q = 0; q < n; ++q) a[q] += m * g[q];
+          }
+          if (gmix) {
+            const float* fs = Fs + f * P + q0;
+            float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+            for (int64_t q = 0; q < n; ++q) dot += g[q] * fs[q];
+            my[b * F + f] += dot;
+          }
+        }
+      }
+      if (gF)
+        for (int64_t f = 0; f < F; ++f) std::copy_n(acc.data() + f * tile, n, gF + f * P + q0);
+    }
+  }
+  if (!gmix) return;
+  std::fill_n(gmix, B * F, 0.0f);
+  for (int th = 0; th < threads; ++th)
+    for (int64_t i = 0; i < B * F; ++i) gmix[i] += part[size_t(th * B * F + i)];
 }
 
 // dL/dmix = dW F^T and dL/dF = mix^T dW, from dW in the primitive's layout.
 void reduce_kernel_grad(Scratch& dw, const SampleConv& s, const Arg& mix, const Arg& factors, const Arg& gmix,
                         const Arg& gfactors, stream& st) {
   const SampleLayout L = sample_layout(dw.mem.get_desc(), s);
-  std::optional<Scratch> plain;
+  std::optional<Scratch> plain, blocked;
   const float* g = dw.data();
   if (!L.direct) {
     plain.emplace(plain_md(s.geo.w));
     reorder(dw.mem, plain->mem).execute(st, dw.mem, plain->mem);
     g = plain->data();
   }
-  if (gmix.data) gemm(g, false, factors_in(L, s, factors, st).data, true, gmix.ptr<float>(), s.B, L.stride, s.F);
-  if (!gfactors.data) return;
-  if (!L.direct) return gemm(mix.ptr<float>(), true, g, false, gfactors.ptr<float>(), s.F, s.B, s.N);
-  Scratch blocked(plain_md({s.F * L.stride}));
-  gemm(mix.ptr<float>(), true, g, false, blocked.data(), s.F, s.B, L.stride);
-  reorder_factors(L, s, gfactors.data, blocked.data(), false, st);
+  float* gf = gfactors.ptr<float>();
+  if (gf && L.direct) gf = blocked.emplace(plain_md({s.F * L.stride})).data();
+  const Factors fs = gmix.data ? factors_in(L, s, factors, st) : Factors{std::nullopt, nullptr};
+  mix_grads(g, mix.ptr<float>(), fs.data, gmix.ptr<float>(), gf, s.B, s.F, L.stride);
+  if (blocked) reorder_factors(L, s, gfactors.data, blocked->data(), false, st);
 }
 
 }  // namespace
