@@ -115,6 +115,30 @@ TEST_CASE("DynamicConv2d: grouped and kmix executions equal a per-sample loop ov
   }
 }
 
+// In float32 on the CPU the grouped execution runs the fused mixed_conv2d (kernels mixed in oneDNN's
+// blocked layout, 16 channels); the reference is the float64 per-sample loop.
+TEST_CASE("DynamicConv2d: the fused float32 execution equals the float64 per-sample loop") {
+  for (DynamicMode mode : {DynamicMode::dynamic, DynamicMode::pad}) {
+    DynamicConv2d l(conv_opts(16, 32, 3, 2, 1, 1, false), dy_opts(mode, DynamicConvImpl::grouped));
+    l.to(DType::f64);
+    if (mode == DynamicMode::pad) randomise_pad(l, 5);
+    l.to(DType::f32);
+    Generator g(4);
+    Tensor x = randn({5, 16, 9, 9}, DType::f32, kCPU, g);
+    Tensor y = l.forward(x);
+    l.to(DType::f64);
+    CHECK_CLOSE(y.to(DType::f64), per_sample_reference(l, x.to(DType::f64)), 1e-4, 1e-5);
+  }
+}
+
+TEST_CASE("mixed_conv2d: shape errors name the operands") {
+  Tensor x = zeros({2, 4, 5, 5}), f = zeros({3, 6, 4, 3, 3});
+  CHECK_THROWS_WITH_AS(mixed_conv2d(x, zeros({2, 2}), f), doctest::Contains("must be [batch, factors]"), Error);
+  CHECK_THROWS_WITH_AS(mixed_conv2d(x, zeros({3, 3}), f), doctest::Contains("must be [batch, factors]"), Error);
+  CHECK_THROWS_WITH_AS(mixed_conv2d(x, zeros({2, 3}), zeros({3, 6, 3, 3, 3})), doctest::Contains("do not match with groups=1"), Error);
+  CHECK_THROWS_WITH_AS(mixed_conv2d(x, zeros({2, 3}), zeros({18, 12})), doctest::Contains("factors must be 5-D"), Error);
+}
+
 TEST_CASE("DynamicConv2d: attention is a distribution, and high temperature makes it near-uniform") {
   DynamicConv2d l(conv_opts(8, 4, 3, 1, 1, 1, false), dy_opts(DynamicMode::dynamic, DynamicConvImpl::grouped));
   Generator g(2);
