@@ -17,6 +17,7 @@ Usage:
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 
@@ -43,6 +44,14 @@ def finished(run_dir, epochs):
         return json.load(open(os.path.join(run_dir, "eval_results.json"))).get("epoch") == epochs
     except (OSError, ValueError):
         return False
+
+
+def prune_checkpoints(run_dir, epochs):
+    """A finished run keeps its results (eval_results.json, predictions, metrics.jsonl); its checkpoints
+    (weights + AdamW state: about 0.5 GB dense, 1.7 GB MoE) go, or a full table would fill the disk."""
+    ck = os.path.join(run_dir, "checkpoints")
+    if finished(run_dir, epochs) and os.path.isdir(ck):
+        shutil.rmtree(ck)
 
 
 def command(args, task, config, seed, run_dir):
@@ -119,6 +128,7 @@ def main():
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "glue"))
     ap.add_argument("--binary", default=os.path.join(ROOT, "build", "apps", "finetune_bert"))
     ap.add_argument("--only-collect", action="store_true")
+    ap.add_argument("--keep-checkpoints", action="store_true", help="keep finished runs' checkpoints (deleted by default)")
     ap.add_argument("--max-runs", type=int, default=0)
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results", "glue_table"))
     args = ap.parse_args()
@@ -146,13 +156,15 @@ def main():
             for cfg in configs:
                 d = os.path.join(args.runs, task, f"{cfg}-seed{args.seed_map[task][i]}")
                 if finished(d, args.epochs):
+                    if not args.keep_checkpoints:
+                        prune_checkpoints(d, args.epochs)
                     continue
                 if args.max_runs and started >= args.max_runs:
                     break
                 started += 1
                 os.makedirs(os.path.dirname(d), exist_ok=True)
                 queue.append((command(args, task, cfg, args.seed_map[task][i], d), d + ".log"))
-    run_all(queue, args.jobs)
+    run_all(queue, args.jobs, on_done=lambda log: None if args.keep_checkpoints else prune_checkpoints(log[:-len(".log")], args.epochs))
     rows, md = build_table(args, tasks, configs)
     header = (f"all-MiniLM-L6-v2 (6 layers, hidden 384), {args.epochs} epochs, AdamW 2e-5, warm-up 10%, linear decay, batch 32, "
               f"max length 128; MoE: 8 experts, top-2; SST-2 on its first {args.sst2_train_samples} training rows; dev-set "

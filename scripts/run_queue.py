@@ -9,14 +9,16 @@ import sys
 import time
 
 
-def run_all(commands, jobs):
+def run_all(commands, jobs, on_done=lambda log: None):
     """commands: list of (argv, log_path). jobs == 1: one after another, output on the terminal.
     jobs > 1: each command's output goes to its log file; the first failure stops new starts, lets the
-    running ones finish, then exits naming the failed command and its log."""
+    running ones finish, then exits naming the failed command and its log. on_done(log_path) runs
+    after each command that succeeded."""
     if jobs <= 1:
-        for argv, _ in commands:
+        for argv, log in commands:
             print("$ " + " ".join(argv), flush=True)
             subprocess.run(argv, check=True)
+            on_done(log)
         return
     pending, running, failed = list(commands), [], []
     while pending or running:
@@ -35,6 +37,7 @@ def run_all(commands, jobs):
                 failed.append(f"exit {proc.returncode}: {' '.join(argv)} (log: {log})")
             else:
                 print(f"done: {log}", flush=True)
+                on_done(log)
         if failed and not running:
             sys.exit("failed: " + "; ".join(failed))
         time.sleep(1)
