@@ -146,6 +146,22 @@ TEST_CASE("CPU matmul with a small inner dimension: alpha and beta against a pla
   }
 }
 
+// Outputs above 8 MB are written with non-temporal stores where a row tile is 64-byte aligned;
+// N = 40008 makes every other row start unaligned, so both store paths run.
+TEST_CASE("CPU matmul with a small inner dimension: a large float32 output against a plain loop") {
+  Generator g(10);
+  const int64_t M = 64, K = 5, N = 40008;
+  const Tensor a = randn({1, M, K}, DType::f32, kCPU, g), b = randn({1, K, N}, DType::f32, kCPU, g);
+  const Tensor c = full({1, M, N}, std::nan(""), DType::f32);
+  backend_for(kCPU.type).matmul(a.arg(), b.arg(), c.arg(), 1.0, 0.0);
+  auto av = a.to(DType::f64).to_vector<double>(), bv = b.to(DType::f64).to_vector<double>();
+  std::vector<double> expect(size_t(M * N), 0.0);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t n = 0; n < N; ++n) expect[size_t(m * N + n)] += av[size_t(m * K + k)] * bv[size_t(k * N + n)];
+  CHECK_CLOSE(c.to(DType::f64), from_vector(expect, {1, M, N}), 1e-5, 1e-5);
+}
+
 TEST_CASE("op harness: CUDA backend matches the reference backend, forward and backward") {
   if (!backend_available(DeviceType::cuda)) {
     MESSAGE("skipped: no CUDA device (", backend_info(DeviceType::cuda), ")");

@@ -2,8 +2,12 @@
 // cost nothing); anything else is packed first. Many small matrices run one per thread.
 #include <cblas.h>
 #include <omp.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -47,16 +51,34 @@ template <class T> std::vector<T> pack(const Arg& x) {
 // A small inner dimension over long rows ([B, K] @ [K, N] with K <= 8: DY-Conv's per-sample mix of
 // K weight factors): streamed in column tiles that keep b's K rows in cache, each output written
 // once. OpenBLAS first zero-fills C for beta = 0 and packs both operands, twice the memory traffic.
-constexpr int64_t kSmallK = 8;
+constexpr int64_t kSmallK = 8, kMaxTile = 1024;
+#ifdef __AVX512F__
+constexpr bool kHaveStreamStores = true;
+// n floats (a multiple of 16) from a cache-resident buffer to 64-byte aligned memory, bypassing the cache.
+template <class T> void stream_store(const T* from, T* to, int64_t n) {
+  if constexpr (std::is_same_v<T, float>)
+    for (int64_t q = 0; q < n; q += 16) _mm512_stream_ps(to + q, _mm512_load_ps(from + q));
+}
+inline void stream_fence() { _mm_sfence(); }  // non-temporal stores are weakly ordered
+#else
+constexpr bool kHaveStreamStores = false;
+template <class T> void stream_store(const T*, T*, int64_t) {}
+inline void stream_fence() {}
+#endif
 template <class T>
 void small_k_matmul(const Arg& a, const T* pb, int64_t sb, int64_t ldb, const Arg& c, T alpha, T beta) {
   const int64_t B = c.shape[0], M = c.shape[1], N = c.shape[2], K = a.shape[2];
   // About four tiles per thread (multiples of 16 columns, 64 to 1024) so the threads share evenly.
   const int64_t want = (N + 4 * omp_get_max_threads() - 1) / (4 * omp_get_max_threads());
-  const int64_t tile = std::clamp<int64_t>((want + 15) / 16 * 16, 64, 1024), tiles = (N + tile - 1) / tile;
+  const int64_t tile = std::clamp<int64_t>((want + 15) / 16 * 16, 64, kMaxTile), tiles = (N + tile - 1) / tile;
+  // An output far larger than the caches (DY-Conv's B kernels, up to 19 MB) is written with
+  // non-temporal stores: a plain store first reads each line in, doubling the memory traffic.
+  const bool stream_out = std::is_same_v<T, float> && kHaveStreamStores && B * M * N * int64_t(sizeof(T)) > (int64_t(8) << 20);
   const T* pa = a.ptr<T>();
   T* pc = c.ptr<T>();
-#pragma omp parallel for collapse(2) schedule(static) if (B * M * N >= 32768)
+#pragma omp parallel if (B * M * N >= 32768)
+  {
+#pragma omp for collapse(2) schedule(static) nowait
   for (int64_t i = 0; i < B; ++i)
     for (int64_t t = 0; t < tiles; ++t) {
       const int64_t q0 = t * tile, n = std::min(N - q0, tile);
@@ -64,7 +86,10 @@ void small_k_matmul(const Arg& a, const T* pb, int64_t sb, int64_t ldb, const Ar
       for (int64_t r = 0; r < M; ++r) {
         T coef[kSmallK];
         for (int64_t k = 0; k < K; ++k) coef[k] = alpha * pa[i * a.strides[0] + r * a.strides[1] + k * a.strides[2]];
-        T* cr = pc + i * c.strides[0] + r * c.strides[1] + q0;
+        T* const out = pc + i * c.strides[0] + r * c.strides[1] + q0;
+        alignas(64) T staged[kMaxTile];
+        const bool stream = stream_out && beta == T(0) && n % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 64 == 0;
+        T* cr = stream ? staged : out;
         if (beta == T(0)) {
 #pragma omp simd
           for (int64_t q = 0; q < n; ++q) cr[q] = coef[0] * bt[q];
@@ -77,8 +102,11 @@ void small_k_matmul(const Arg& a, const T* pb, int64_t sb, int64_t ldb, const Ar
 #pragma omp simd
           for (int64_t q = 0; q < n; ++q) cr[q] += coef[k] * bk[q];
         }
+        if (stream) stream_store(staged, out, n);
       }
     }
+    if (stream_out) stream_fence();  // each thread, before the region's closing barrier
+  }
 }
 }  // namespace
 
