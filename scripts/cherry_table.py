@@ -98,7 +98,8 @@ def table(runs_root, datasets, configs, epochs):
             r0 = results[0]
             rows.append({"dataset": ds, "config": cfg, "epochs": epochs, "runs": results, "mean_accuracy": statistics.mean(accs),
                          "sd_accuracy": sd})
-            md.append(f"| {ds} | {LABELS[cfg]} | {len(results)} | {statistics.mean(accs):.2f} ± {sd:.2f} | "
+            spread = f" ± {sd:.2f}" if len(accs) > 1 else ""  # no spread from one seed
+            md.append(f"| {ds} | {LABELS[cfg]} | {len(results)} | {statistics.mean(accs):.2f}{spread} | "
                       f"{', '.join(f'{a:.2f}' for a in accs)} | {r0['stored'] / 1e6:.3f}M | {r0['dynamic'] / 1e6:.3f}M | "
                       f"{r0['flops'] / 1e6:.1f} | {statistics.median(r['img_s'] for r in results):.0f} |")
     return rows, "\n".join(md) + "\n"

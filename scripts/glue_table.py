@@ -102,7 +102,7 @@ def build_table(args, tasks, configs):
         for t in tasks:
             if (cfg, t) in table:
                 m, sd, n, st = table[(cfg, t)]
-                cells.append(f"{m:.1f} ± {sd:.1f} (n={n})")
+                cells.append(f"{m:.1f} ± {sd:.1f} (n={n})" if n > 1 else f"{m:.1f} (n=1)")  # no spread from one seed
                 means.append(m)
                 stored = stored or st
             else:
