@@ -127,8 +127,6 @@ Scratch mixed_kernels(const memory::desc& want, const SampleConv& s, const Arg& 
 // gmix or gF may be null. Per-thread partial sums of gmix are added in thread order (deterministic
 // for a thread count).
 void mix_grads(const float* G, const float* mix, const float* Fs, float* gmix, float* gF, int64_t B, int64_t F, int64_t P) {
-  constexpr int64_t kMaxF = 16;
-  CHERRY_CHECK(F <= kMaxF, "mixed_conv2d_backward", "at most ", kMaxF, " kernel factors, got ", F);
   const int threads = omp_get_max_threads();
   const int64_t want = (P + 4 * threads - 1) / (4 * threads);
   const int64_t tile = std::clamp<int64_t>((want + 15) / 16 * 16, 64, 1024), tiles = (P + tile - 1) / tile;
