@@ -74,7 +74,7 @@ void gemm(const float* a, const float* b, float* c, int64_t M, int64_t K, int64_
 
 // Copies F kernels between a plain [F, N] buffer and the sample layout ([F, stride]): one reorder
 // over an F-sample slice of the primitive's layout when F <= B, else one per kernel.
-void reorder_factors(const SampleLayout& L, const SampleConv& s, void* plain, float* blocked, bool to_blocked, stream& st) {
+void reorder_factors(const SampleLayout& L, const SampleConv& s, float* plain, float* blocked, bool to_blocked, stream& st) {
   memory::desc plain_d = plain_md(s.kernel), blocked_d = L.sample;
   int64_t calls = s.F;
   if (s.F <= s.B && s.kernel.size() == 5) {
@@ -85,7 +85,7 @@ void reorder_factors(const SampleLayout& L, const SampleConv& s, void* plain, fl
   memory p(plain_d, cpu_engine(), plain), b(blocked_d, cpu_engine(), blocked);
   reorder r = to_blocked ? reorder(p, b) : reorder(b, p);
   for (int64_t f = 0; f < calls; ++f) {
-    p.set_data_handle(static_cast<float*>(plain) + f * s.N);
+    p.set_data_handle(plain + f * s.N);
     b.set_data_handle(blocked + f * L.stride);
     to_blocked ? r.execute(st, p, b) : r.execute(st, b, p);
   }
@@ -103,7 +103,7 @@ Factors factors_in(const SampleLayout& L, const SampleConv& s, const Arg& factor
   Factors out{Scratch(plain_md({s.F * L.stride})), nullptr};
   out.data = out.scratch->data();
   std::memset(out.scratch->data(), 0, size_t(s.F * L.stride) * sizeof(float));
-  reorder_factors(L, s, factors.data, out.scratch->data(), true, st);
+  reorder_factors(L, s, factors.ptr<float>(), out.scratch->data(), true, st);
   return out;
 }
 
@@ -182,7 +182,7 @@ void reduce_kernel_grad(Scratch& dw, const SampleConv& s, const Arg& mix, const 
   if (gf && L.direct) gf = blocked.emplace(plain_md({s.F * L.stride})).data();
   const Factors fs = gmix.data ? factors_in(L, s, factors, st) : Factors{std::nullopt, nullptr};
   mix_grads(g, mix.ptr<float>(), fs.data, gmix.ptr<float>(), gf, s.B, s.F, L.stride);
-  if (blocked) reorder_factors(L, s, gfactors.data, blocked->data(), false, st);
+  if (blocked) reorder_factors(L, s, gfactors.ptr<float>(), blocked->data(), false, st);
 }
 
 }  // namespace
