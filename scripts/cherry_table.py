@@ -38,7 +38,7 @@ LABELS = {
 }
 # The recipe of the accuracy runs (README), shared by every config.
 COMMON = ["--model", "resnet20", "--batch-size", "128", "--lr", "0.1", "--momentum", "0.9", "--weight-decay", "5e-4",
-          "--schedule", "cosine", "--threads", "2", "--log-every", "100"]
+          "--schedule", "cosine", "--log-every", "100"]
 DATASET_ARGS = {"fashion-mnist": ["--dataset", "fashion-mnist", "--crop-padding", "2"], "cifar10": ["--dataset", "cifar10"]}
 
 
@@ -50,11 +50,11 @@ def finished(run_dir, epochs):
         return False
 
 
-def run_one(binary, dataset, config, seed, epochs, run_dir):
+def run_one(binary, dataset, config, seed, epochs, threads, run_dir):
     # The attention temperature anneals over the first 10% of the run, as the DY-Conv paper's 10 of
     # 100 epochs (train_resnet's default of 10 epochs would keep a short run's attention near uniform).
     temp = ["--temp-epochs", f"{epochs / 10:g}"]
-    args = [binary] + DATASET_ARGS[dataset] + CONFIGS[config] + COMMON + temp + ["--epochs", str(epochs), "--seed", str(seed),
+    args = [binary] + DATASET_ARGS[dataset] + CONFIGS[config] + COMMON + temp + ["--epochs", str(epochs), "--seed", str(seed), "--threads", str(threads),
                                                                              "--run-dir", run_dir]
     if os.path.isdir(os.path.join(run_dir, "checkpoints")):
         args += ["--resume", "auto"]
@@ -74,14 +74,14 @@ def collect(run_dir):
     return {"accuracy": ev["accuracy"], "best_accuracy": ev["best_accuracy"], "epochs": ev["epoch"],
             "stored": model["stored_parameters"], "dynamic": model["dynamic_parameters"],
             "trainable": model["trainable_parameters"], "kappa": model["kappa"], "flops": model["flops_per_image"],
-            "img_s": statistics.median(speeds) if speeds else 0.0, "seed": cfg["seed"]}
+            "img_s": statistics.median(speeds) if speeds else 0.0, "threads": cfg["threads"], "seed": cfg["seed"]}
 
 
 def table(runs_root, datasets, configs, epochs):
     rows, md = [], []
     md.append(f"| dataset | network | seeds | test accuracy % (mean ± sd) | per seed | stored params | dynamic params | "
-              f"MFLOPs/img | train img/s |")
-    md.append("|---|---|---:|---:|---|---:|---:|---:|---:|")
+              f"MFLOPs/img | train img/s | threads |")
+    md.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for ds in datasets:
         for cfg in configs:
             base = os.path.join(runs_root, f"{ds}-{epochs}ep")
@@ -101,7 +101,8 @@ def table(runs_root, datasets, configs, epochs):
             spread = f" ± {sd:.2f}" if len(accs) > 1 else ""  # no spread from one seed
             md.append(f"| {ds} | {LABELS[cfg]} | {len(results)} | {statistics.mean(accs):.2f}{spread} | "
                       f"{', '.join(f'{a:.2f}' for a in accs)} | {r0['stored'] / 1e6:.3f}M | {r0['dynamic'] / 1e6:.3f}M | "
-                      f"{r0['flops'] / 1e6:.1f} | {statistics.median(r['img_s'] for r in results):.0f} |")
+                      f"{r0['flops'] / 1e6:.1f} | {statistics.median(r['img_s'] for r in results):.0f} | "
+                      f"{', '.join(sorted({str(r['threads']) for r in results}))} |")
     return rows, "\n".join(md) + "\n"
 
 
@@ -113,6 +114,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "cherry"))
     ap.add_argument("--binary", default=os.path.join(ROOT, "build", "apps", "train_resnet"))
+    ap.add_argument("--threads", type=int, default=2, help="compute threads per run")
     ap.add_argument("--only-collect", action="store_true", help="do not train; rebuild the table from finished runs")
     ap.add_argument("--max-runs", type=int, default=0, help="stop after starting this many runs (0: all)")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results", "cherry_table"))
@@ -138,11 +140,13 @@ def main():
                 if args.max_runs and started >= args.max_runs:
                     break
                 started += 1
-                run_one(args.binary, ds, cfg, seed, args.epochs, run_dir)
+                run_one(args.binary, ds, cfg, seed, args.epochs, args.threads, run_dir)
     rows, md = table(args.runs, datasets, configs, args.epochs)
     header = (f"ResNet-20, {args.epochs} epochs, SGD 0.1 cosine, wd 5e-4, batch 128, K = 4, attention temperature 30 -> 1 over "
-              f"the first {args.epochs / 10:g} epochs, 2 threads; "
-              f"produced by scripts/cherry_table.py\n\n")
+              f"the first {args.epochs / 10:g} epochs; "
+              f"produced by scripts/cherry_table.py. Throughput is the median over each run's logged steps at the "
+              f"thread count in the column, as it ran on a shared machine (other jobs alongside): a side-by-side speed "
+              f"comparison is bench/train_throughput.py.\n\n")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out + ".md", "w") as f:
         f.write(header + md)
