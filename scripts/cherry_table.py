@@ -5,22 +5,24 @@ kappa = 0.3 without scale factors, over several seeds.
 
 Resumable: each run lives in RUNS/<dataset>-<epochs>ep/<config>-seed<k>; a finished run (eval_results.json at
 the last epoch) is skipped, an interrupted one continues from its newest checkpoint. Results are
-collected from the run directories, so the table can be built up over several invocations.
+collected from the run directories, so the table can be built up over several invocations, and
+invocations may share the runs folder (scripts/run_queue.py: no run is trained twice).
 Writes docs/results/cherry_table.{md,json} from whatever runs have finished.
 
 Usage:
   python3 scripts/cherry_table.py [--datasets fashion-mnist,cifar10] [--seeds 0,1] [--epochs 15]
                                   [--configs static,dynamic,pad,pad-random,pad-noscale] [--runs runs/cherry]
-                                  [--only-collect] [--max-runs N]
+                                  [--only-collect] [--max-runs N] [--jobs 2 --threads 1]
 """
 import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from run_queue import run_all  # noqa: E402
 
 CONFIGS = {
     "static": ["--conv", "static"],
@@ -50,16 +52,13 @@ def finished(run_dir, epochs):
         return False
 
 
-def run_one(binary, dataset, config, seed, epochs, threads, run_dir):
+def command(binary, dataset, config, seed, epochs, threads, run_dir):
     # The attention temperature anneals over the first 10% of the run, as the DY-Conv paper's 10 of
     # 100 epochs (train_resnet's default of 10 epochs would keep a short run's attention near uniform).
     temp = ["--temp-epochs", f"{epochs / 10:g}"]
-    args = [binary] + DATASET_ARGS[dataset] + CONFIGS[config] + COMMON + temp + ["--epochs", str(epochs), "--seed", str(seed), "--threads", str(threads),
-                                                                             "--run-dir", run_dir]
-    if os.path.isdir(os.path.join(run_dir, "checkpoints")):
-        args += ["--resume", "auto"]
-    print("$ " + " ".join(args), flush=True)
-    subprocess.run(args, check=True)
+    # --resume auto also starts a fresh run, and continues one killed before its first checkpoint.
+    return [binary] + DATASET_ARGS[dataset] + CONFIGS[config] + COMMON + temp + [
+        "--epochs", str(epochs), "--seed", str(seed), "--threads", str(threads), "--run-dir", run_dir, "--resume", "auto"]
 
 
 def collect(run_dir):
@@ -115,6 +114,7 @@ def main():
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "cherry"))
     ap.add_argument("--binary", default=os.path.join(ROOT, "build", "apps", "train_resnet"))
     ap.add_argument("--threads", type=int, default=2, help="compute threads per run")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at a time (each run's output then goes to RUN_DIR.log)")
     ap.add_argument("--only-collect", action="store_true", help="do not train; rebuild the table from finished runs")
     ap.add_argument("--max-runs", type=int, default=0, help="stop after starting this many runs (0: all)")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results", "cherry_table"))
@@ -129,18 +129,16 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",")]
     if not args.only_collect and not os.access(args.binary, os.X_OK):
         sys.exit(f"{args.binary} not found: build first (cmake --build build --target train_resnet)")
-    started = 0
+    queue = []
     # Seed-major order: a partial table already has one run of every config.
     for seed in seeds if not args.only_collect else []:
         for ds in datasets:
             for cfg in configs:
                 run_dir = os.path.join(args.runs, f"{ds}-{args.epochs}ep", f"{cfg}-seed{seed}")
-                if finished(run_dir, args.epochs):
-                    continue
-                if args.max_runs and started >= args.max_runs:
-                    break
-                started += 1
-                run_one(args.binary, ds, cfg, seed, args.epochs, args.threads, run_dir)
+                if not finished(run_dir, args.epochs) and not (args.max_runs and len(queue) >= args.max_runs):
+                    os.makedirs(os.path.dirname(run_dir), exist_ok=True)
+                    queue.append((command(args.binary, ds, cfg, seed, args.epochs, args.threads, run_dir), run_dir + ".log"))
+    run_all(queue, args.jobs, wanted=lambda log: not finished(log[:-len(".log")], args.epochs))
     rows, md = table(args.runs, datasets, configs, args.epochs)
     header = (f"ResNet-20, {args.epochs} epochs, SGD 0.1 cosine, wd 5e-4, batch 128, K = 4, attention temperature 30 -> 1 over "
               f"the first {args.epochs / 10:g} epochs; "

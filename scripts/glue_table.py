@@ -61,11 +61,10 @@ def command(args, task, config, seed, run_dir):
     if config == "torch":
         cmd = [sys.executable, os.path.join(ROOT, "scripts", "glue_reference.py"), "--out-dir", run_dir] + common
     else:
-        cmd = [args.binary] + common + CONFIGS[config] + ["--run-dir", run_dir, "--log-every", "50"]
+        # --resume auto also starts a fresh run, and continues one killed before its first checkpoint.
+        cmd = [args.binary] + common + CONFIGS[config] + ["--run-dir", run_dir, "--log-every", "50", "--resume", "auto"]
         if args.model:
             cmd += ["--model", args.model]
-        if os.path.isdir(os.path.join(run_dir, "checkpoints")):
-            cmd += ["--resume", "auto"]
     return cmd
 
 
@@ -164,7 +163,8 @@ def main():
                 started += 1
                 os.makedirs(os.path.dirname(d), exist_ok=True)
                 queue.append((command(args, task, cfg, args.seed_map[task][i], d), d + ".log"))
-    run_all(queue, args.jobs, on_done=lambda log: None if args.keep_checkpoints else prune_checkpoints(log[:-len(".log")], args.epochs))
+    run_all(queue, args.jobs, on_done=lambda log: None if args.keep_checkpoints else prune_checkpoints(log[:-len(".log")], args.epochs),
+            wanted=lambda log: not finished(log[:-len(".log")], args.epochs))
     rows, md = build_table(args, tasks, configs)
     header = (f"all-MiniLM-L6-v2 (6 layers, hidden 384), {args.epochs} epochs, AdamW 2e-5, warm-up 10%, linear decay, batch 32, "
               f"max length 128; MoE: 8 experts, top-2; SST-2 on its first {args.sst2_train_samples} training rows; dev-set "

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""scripts/run_queue.py: invocations sharing a runs folder never train one run twice."""
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+import run_queue  # noqa: E402
+
+
+def commands(root, n):
+    # Each command records its name once in done.txt, then stays busy long enough to overlap.
+    script = "import sys, time; open(sys.argv[1], 'a').write(sys.argv[2] + '\\n'); time.sleep(0.3)"
+    return [([sys.executable, "-c", script, os.path.join(root, "done.txt"), f"run{i}"], os.path.join(root, f"run{i}.log"))
+            for i in range(n)]
+
+
+def finished(root, log):
+    name = os.path.basename(log)[:-len(".log")]
+    try:
+        return name in open(os.path.join(root, "done.txt")).read().split()
+    except FileNotFoundError:
+        return False
+
+
+def worker(root, n, jobs):
+    run_queue.run_all(commands(root, n), jobs, wanted=lambda log: not finished(root, log))
+
+
+class RunQueueTest(unittest.TestCase):
+    def test_parallel_invocations_run_each_command_once(self):
+        for jobs in (1, 2):
+            with tempfile.TemporaryDirectory() as root:
+                procs = [multiprocessing.Process(target=worker, args=(root, 6, jobs)) for _ in range(3)]
+                for p in procs:
+                    p.start()
+                for p in procs:
+                    p.join()
+                    self.assertEqual(p.exitcode, 0)
+                names = open(os.path.join(root, "done.txt")).read().split()
+                self.assertEqual(sorted(names), [f"run{i}" for i in range(6)], f"jobs={jobs}")
+                self.assertEqual([f for f in os.listdir(root) if f.endswith(".lock")], [])
+
+    def test_stale_lock_is_taken_over_and_live_lock_respected(self):
+        with tempfile.TemporaryDirectory() as root:
+            dead = subprocess.Popen([sys.executable, "-c", "pass"])
+            dead.wait()
+            log = os.path.join(root, "a.log")
+            open(log + ".lock", "w").write(str(dead.pid))
+            self.assertTrue(run_queue.claim(log))
+            self.assertEqual(open(log + ".lock").read(), str(os.getpid()))
+            self.assertFalse(run_queue.claim(log))  # held by a live process (this one)
+            run_queue.release(log)
+            self.assertFalse(os.path.exists(log + ".lock"))
+
+    def test_unwanted_command_is_skipped(self):
+        with tempfile.TemporaryDirectory() as root:
+            run_queue.run_all(commands(root, 3), 1, wanted=lambda log: not log.endswith("run1.log"))
+            self.assertEqual(open(os.path.join(root, "done.txt")).read().split(), ["run0", "run2"])
+
+
+if __name__ == "__main__":
+    unittest.main()
