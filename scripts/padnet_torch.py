@@ -155,9 +155,10 @@ class MoeLinear(nn.Module):
             load = (gates > 0).sum(0).to(x.dtype)
         self.balance_loss = self.cv_squared(gates.sum(0)) + self.cv_squared(load)
         w = self.weight
-        if self.pad:
+        if self.pad:  # Theta_e = dynamic_e + static, added into the expert kernels as Cherry does
             ld = 2 * torch.sigmoid(self.phi) if self.scale else 1.0
-            w = self.weight * (ld * self.mask)
+            ls = 2 - ld if self.scale else 1.0
+            w = self.weight * (ld * self.mask) + (self.static_weight * (ls * (1 - self.mask))).unsqueeze(0)
         y = x.new_zeros(x.shape[0], w.shape[1])
         flat_gates = gates_k.reshape(-1)
         for e in range(E):
@@ -166,9 +167,6 @@ class MoeLinear(nn.Module):
                 continue
             ye = F.linear(x[tok], w[e], self.bias[e]) * flat_gates[tok * k + slot].unsqueeze(1)
             y = y.index_add(0, tok, ye)
-        if self.pad:
-            ls = 2 - ld if self.scale else 1.0
-            y = y + x @ (self.static_weight * (ls * (1 - self.mask))).t()
         return y.reshape(*shape[:-1], w.shape[1])
 
 
