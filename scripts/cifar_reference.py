@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""PyTorch reference for train_resnet's CIFAR-10 recipe: the same ResNet-20 (scripts/padnet_torch.py,
+static convs), the same JPEG copy (the folder train_resnet unpacks, ~/.cache/cherry/cifar10-jpg), the
+same augmentation (4-pixel zero pad + random 32x32 crop + horizontal flip), normalisation, SGD
+(momentum 0.9, weight decay on every parameter), per-step cosine schedule to 0, batch 128.
+
+It answers "is a CIFAR-10 figure the engine's or the data's?": run both for the same epochs and seed
+and compare test accuracy per epoch. PyTorch is the oracle here, never a dependency of the engine.
+
+Writes <out-dir>/summary.jsonl (one line per epoch: epoch, train_loss, train_accuracy, accuracy, lr,
+seconds) and <out-dir>/eval_results.json (the last epoch's line plus best_accuracy).
+
+Usage: python3 scripts/cifar_reference.py --out-dir runs/cifar-torch [--epochs 100] [--seed 0] [--threads 2]
+                                          [--lr 0.1] [--weight-decay 5e-4] [--data ~/.cache/cherry/cifar10-jpg]
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)  # datasets/transforms.h
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--data", default=os.path.join(os.path.expanduser("~"), ".cache", "cherry", "cifar10-jpg"))
+    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=0.1)
+    ap.add_argument("--weight-decay", type=float, default=5e-4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1, help="data-loading processes")
+    ap.add_argument("--max-batches", type=int, default=0, help="debug: train on this many batches per epoch")
+    a = ap.parse_args()
+    for split in ("train", "test"):
+        if not os.path.isdir(os.path.join(a.data, split)):
+            sys.exit(f"cifar_reference: {a.data}/{split} not found: run train_resnet --dataset cifar10 once to unpack "
+                     "the JPEG copy, or pass --data")
+
+    import torch
+    import torch.nn.functional as F
+    import torchvision.transforms as T
+    from torchvision.datasets import ImageFolder
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from padnet_torch import ResNet20
+
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    norm = T.Normalize(MEAN, STD)
+    train = ImageFolder(os.path.join(a.data, "train"), T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), norm]))
+    test = ImageFolder(os.path.join(a.data, "test"), T.Compose([T.ToTensor(), norm]))
+    if train.classes != test.classes:
+        sys.exit(f"cifar_reference: train classes {train.classes} differ from test classes {test.classes}")
+    gen = torch.Generator().manual_seed(a.seed)
+    train_dl = torch.utils.data.DataLoader(train, a.batch_size, shuffle=True, generator=gen, num_workers=a.workers,
+                                           persistent_workers=a.workers > 0)
+    test_dl = torch.utils.data.DataLoader(test, 500, num_workers=a.workers)
+
+    model = ResNet20()
+    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.weight_decay)
+    total = a.epochs * len(train_dl)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    os.makedirs(a.out_dir, exist_ok=True)
+    with open(os.path.join(a.out_dir, "config.json"), "w") as f:
+        json.dump(vars(a) | {"torch": torch.__version__, "model": "padnet_torch.ResNet20 static"}, f, indent=1)
+    log = open(os.path.join(a.out_dir, "summary.jsonl"), "w")
+    best = 0.0
+    for epoch in range(1, a.epochs + 1):
+        t0, model_loss, correct, seen = time.time(), 0.0, 0, 0
+        model.train()
+        for i, (x, y) in enumerate(train_dl):
+            if a.max_batches and i >= a.max_batches:
+                break
+            out = model(x)
+            loss = F.cross_entropy(out, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            model_loss += loss.item() * len(y)
+            correct += (out.argmax(1) == y).sum().item()
+            seen += len(y)
+        model.eval()
+        right = 0
+        with torch.no_grad():
+            for x, y in test_dl:
+                right += (model(x).argmax(1) == y).sum().item()
+        acc = right / len(test)
+        best = max(best, acc)
+        row = {"epoch": epoch, "train_loss": model_loss / seen, "train_accuracy": correct / seen, "accuracy": acc,
+               "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0}
+        log.write(json.dumps(row) + "\n")
+        log.flush()
+        print(f"epoch {epoch}/{a.epochs}: train loss {row['train_loss']:.4f}, train acc {row['train_accuracy']:.4f}, "
+              f"test acc {acc:.4f} (best {best:.4f}), {row['seconds']:.0f} s", flush=True)
+    with open(os.path.join(a.out_dir, "eval_results.json"), "w") as f:
+        json.dump(row | {"best_accuracy": best}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
