@@ -8,7 +8,9 @@ It answers "is a CIFAR-10 figure the engine's or the data's?": run both for the 
 and compare test accuracy per epoch. PyTorch is the oracle here, never a dependency of the engine.
 
 Writes <out-dir>/summary.jsonl (one line per epoch: epoch, train_loss, train_accuracy, accuracy, lr,
-seconds) and <out-dir>/eval_results.json (the last epoch's line plus best_accuracy).
+seconds) and <out-dir>/eval_results.json (the last epoch's line plus best_accuracy); rerunning with the
+same --out-dir continues from the last finished epoch (<out-dir>/checkpoint.pt; the data workers'
+augmentation draws then differ from an uninterrupted run's).
 
 Usage: python3 scripts/cifar_reference.py --out-dir runs/cifar-torch [--epochs 100] [--seed 0] [--threads 2]
                                           [--lr 0.1] [--weight-decay 5e-4] [--data ~/.cache/cherry/cifar10-jpg]
@@ -68,9 +70,19 @@ def main():
     os.makedirs(a.out_dir, exist_ok=True)
     with open(os.path.join(a.out_dir, "config.json"), "w") as f:
         json.dump(vars(a) | {"torch": torch.__version__, "model": "padnet_torch.ResNet20 static"}, f, indent=1)
-    log = open(os.path.join(a.out_dir, "summary.jsonl"), "w")
-    best = 0.0
-    for epoch in range(1, a.epochs + 1):
+    # Resumable per epoch (a 100-epoch run outlives a session): model, optimizer, schedule and RNGs.
+    ckpt_path, start, best = os.path.join(a.out_dir, "checkpoint.pt"), 1, 0.0
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        gen.set_state(ck["gen"])
+        torch.set_rng_state(ck["rng"])
+        start, best = ck["epoch"] + 1, ck["best"]
+        print(f"cifar_reference: resumed after epoch {ck['epoch']} from {ckpt_path}", flush=True)
+    log = open(os.path.join(a.out_dir, "summary.jsonl"), "a" if start > 1 else "w")
+    for epoch in range(start, a.epochs + 1):
         t0, model_loss, correct, seen = time.time(), 0.0, 0, 0
         model.train()
         for i, (x, y) in enumerate(train_dl):
@@ -96,6 +108,10 @@ def main():
                "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0}
         log.write(json.dumps(row) + "\n")
         log.flush()
+        ck = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "gen": gen.get_state(),
+              "rng": torch.get_rng_state(), "epoch": epoch, "best": best}
+        torch.save(ck, ckpt_path + ".tmp")
+        os.replace(ckpt_path + ".tmp", ckpt_path)
         print(f"epoch {epoch}/{a.epochs}: train loss {row['train_loss']:.4f}, train acc {row['train_accuracy']:.4f}, "
               f"test acc {acc:.4f} (best {best:.4f}), {row['seconds']:.0f} s", flush=True)
     with open(os.path.join(a.out_dir, "eval_results.json"), "w") as f:
