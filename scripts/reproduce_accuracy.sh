@@ -15,10 +15,6 @@ esac
 dir="${2:-$root/runs/accuracy-$which}"
 common=(--model resnet20 --conv static --batch-size 128 --lr 0.1 --momentum 0.9 --weight-decay 5e-4 --schedule cosine --seed 0
         --threads 2 --run-dir "$dir" --log-every 100)
-if [[ -d "$dir/checkpoints" ]]; then
-  "$bin" "${args[@]}" "${common[@]}" --resume auto
-else
-  "$bin" "${args[@]}" "${common[@]}"
-fi
+"$bin" "${args[@]}" "${common[@]}" --resume auto  # also starts a fresh run
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"{sys.argv[2]}: test accuracy {100*r['accuracy']:.2f}% (best {100*r['best_accuracy']:.2f}%) at epoch {r['epoch']}\")" \
   "$dir/eval_results.json" "$which"
