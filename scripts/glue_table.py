@@ -36,6 +36,7 @@ LABELS = {"dense": "dense (Cherry)", "moe": "MoE, kappa = 1", "pad": "PAD-MoE, k
           "pad-random": "PAD-MoE, kappa = 0.5, random partition", "torch": "dense (PyTorch reference)"}
 # The metric each task is reported by (run_glue's main metric; combined_score where there are two).
 PRIMARY = {"rte": "accuracy", "mrpc": "combined_score", "cola": "matthews_correlation", "stsb": "combined_score", "sst2": "accuracy"}
+TASK_NAMES = {"rte": "RTE", "mrpc": "MRPC", "cola": "CoLA", "stsb": "STS-B", "sst2": "SST-2"}
 DEFAULT_SEEDS = {"rte": [0, 1, 2], "mrpc": [0, 1, 2], "cola": [0, 1], "stsb": [0, 1], "sst2": [0, 1]}
 
 
@@ -94,7 +95,7 @@ def build_table(args, tasks, configs):
                 table[(cfg, task)] = (statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0, len(vals),
                                       results[0].get("stored"))
                 rows.append({"config": cfg, "task": task, "runs": results, "mean": table[(cfg, task)][0]})
-    md = ["| network | " + " | ".join(f"{t.upper()} ({PRIMARY[t]})" for t in tasks) + " | average | stored params |",
+    md = ["| network | " + " | ".join(f"{TASK_NAMES[t]} ({PRIMARY[t]})" for t in tasks) + " | average | stored params |",
           "|---|" + "---:|" * (len(tasks) + 2)]
     for cfg in configs:
         cells, means, stored = [], [], None
