@@ -46,10 +46,11 @@ class RunQueueTest(unittest.TestCase):
 
     def test_stale_lock_is_taken_over_and_live_lock_respected(self):
         with tempfile.TemporaryDirectory() as root:
-            dead = subprocess.Popen([sys.executable, "-c", "pass"])
-            dead.wait()
             log = os.path.join(root, "a.log")
-            open(log + ".lock", "w").write(str(dead.pid))
+            # A lock file left by a killed process: its flock went with it.
+            subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import run_queue, os; "
+                            "assert run_queue.claim(sys.argv[2]); os._exit(0)", os.path.dirname(run_queue.__file__), log], check=True)
+            self.assertTrue(os.path.exists(log + ".lock"))
             self.assertTrue(run_queue.claim(log))
             self.assertEqual(open(log + ".lock").read(), str(os.getpid()))
             self.assertFalse(run_queue.claim(log))  # held by a live process (this one)
