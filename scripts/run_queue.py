@@ -77,7 +77,7 @@ def run_all(commands, jobs, on_done=lambda log: None, wanted=lambda log: True):
             argv, log = item
             print("$ " + " ".join(argv), flush=True)
             try:
-                subprocess.run(argv, check=True)
+                subprocess.run(argv, check=True, pass_fds=(_held[log],))
             finally:
                 release(log)
             on_done(log)
@@ -91,7 +91,8 @@ def run_all(commands, jobs, on_done=lambda log: None, wanted=lambda log: True):
             argv, log = item
             print(f"$ {' '.join(argv)}  > {log}", flush=True)
             out = open(log, "a")
-            running.append((subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT), argv, log, out))
+            # The child holds the lock too: a run outlives a killed queue process without being started twice.
+            running.append((subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, pass_fds=(_held[log],)), argv, log, out))
         for item in list(running):
             proc, argv, log, out = item
             if proc.poll() is None:

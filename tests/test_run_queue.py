@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
@@ -56,6 +57,22 @@ class RunQueueTest(unittest.TestCase):
             self.assertFalse(run_queue.claim(log))  # held by a live process (this one)
             run_queue.release(log)
             self.assertFalse(os.path.exists(log + ".lock"))
+
+    def test_a_run_keeps_its_lock_when_the_queue_process_is_killed(self):
+        with tempfile.TemporaryDirectory() as root:
+            log, flag = os.path.join(root, "a.log"), os.path.join(root, "started")
+            child = f"import time; open({flag!r}, 'w').close(); time.sleep(3)"
+            queue = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import run_queue; "
+                                      "run_queue.run_all([([sys.executable, '-c', sys.argv[3]], sys.argv[2])], 1)",
+                                      os.path.dirname(run_queue.__file__), log, child])
+            while not os.path.exists(flag):
+                time.sleep(0.05)
+            queue.kill()
+            queue.wait()
+            self.assertFalse(run_queue.claim(log))  # the orphaned run still holds it
+            time.sleep(3.5)
+            self.assertTrue(run_queue.claim(log))  # gone with the run
+            run_queue.release(log)
 
     def test_unwanted_command_is_skipped(self):
         with tempfile.TemporaryDirectory() as root:
