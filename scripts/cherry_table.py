@@ -137,8 +137,8 @@ def main():
                 run_dir = os.path.join(args.runs, f"{ds}-{args.epochs}ep", f"{cfg}-seed{seed}")
                 if not finished(run_dir, args.epochs) and not (args.max_runs and len(queue) >= args.max_runs):
                     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
-                    queue.append((command(args.binary, ds, cfg, seed, args.epochs, args.threads, run_dir), run_dir + ".log"))
-    run_all(queue, args.jobs, wanted=lambda log: not finished(log[:-len(".log")], args.epochs))
+                    queue.append((command(args.binary, ds, cfg, seed, args.epochs, args.threads, run_dir), run_dir))
+    run_all(queue, args.jobs, wanted=lambda d: not finished(d, args.epochs))
     rows, md = table(args.runs, datasets, configs, args.epochs)
     header = (f"ResNet-20, {args.epochs} epochs, SGD 0.1 cosine, wd 5e-4, batch 128, K = 4, attention temperature 30 -> 1 over "
               f"the first {args.epochs / 10:g} epochs; "

@@ -163,9 +163,9 @@ def main():
                     break
                 started += 1
                 os.makedirs(os.path.dirname(d), exist_ok=True)
-                queue.append((command(args, task, cfg, args.seed_map[task][i], d), d + ".log"))
-    run_all(queue, args.jobs, on_done=lambda log: None if args.keep_checkpoints else prune_checkpoints(log[:-len(".log")], args.epochs),
-            wanted=lambda log: not finished(log[:-len(".log")], args.epochs))
+                queue.append((command(args, task, cfg, args.seed_map[task][i], d), d))
+    run_all(queue, args.jobs, on_done=lambda d: None if args.keep_checkpoints else prune_checkpoints(d, args.epochs),
+            wanted=lambda d: not finished(d, args.epochs))
     rows, md = build_table(args, tasks, configs)
     header = (f"all-MiniLM-L6-v2 (6 layers, hidden 384), {args.epochs} epochs, AdamW 2e-5, warm-up 10%, linear decay, batch 32, "
               f"max length 128; MoE: 8 experts, top-2; SST-2 on its first {args.sst2_train_samples} training rows; dev-set "
