@@ -7,12 +7,13 @@ Resumable: each run lives in RUNS/<dataset>-<epochs>ep/<config>-seed<k>; a finis
 the last epoch) is skipped, an interrupted one continues from its newest checkpoint. Results are
 collected from the run directories, so the table can be built up over several invocations, and
 invocations may share the runs folder (scripts/run_queue.py: no run is trained twice).
-Writes docs/results/cherry_table.{md,json} from whatever runs have finished.
+Writes docs/results/cherry_table.{md,json} from whatever runs have finished (every dataset and config at
+this epoch budget, not only this invocation's); --readme puts the same table into README.md.
 
 Usage:
   python3 scripts/cherry_table.py [--datasets fashion-mnist,cifar10] [--seeds 0,1] [--epochs 15]
                                   [--configs static,dynamic,pad,pad-random,pad-noscale] [--runs runs/cherry]
-                                  [--only-collect] [--max-runs N] [--jobs 2 --threads 1]
+                                  [--only-collect] [--readme] [--max-runs N] [--jobs 2 --threads 1]
 """
 import argparse
 import json
@@ -22,6 +23,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import results_doc  # noqa: E402
 from run_queue import run_all  # noqa: E402
 
 CONFIGS = {
@@ -76,13 +78,15 @@ def collect(run_dir):
             "img_s": statistics.median(speeds) if speeds else 0.0, "threads": cfg["threads"], "seed": cfg["seed"]}
 
 
-def table(runs_root, datasets, configs, epochs):
+def table(runs_root, epochs):
+    """Every dataset and config with finished runs at this epoch budget (invocations that train different
+    configs or seeds build one table)."""
     rows, md = [], []
     md.append(f"| dataset | network | seeds | test accuracy % (mean ± sd) | per seed | stored params | dynamic params | "
               f"MFLOPs/img | train img/s | threads |")
     md.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
-    for ds in datasets:
-        for cfg in configs:
+    for ds in DATASET_ARGS:
+        for cfg in CONFIGS:
             base = os.path.join(runs_root, f"{ds}-{epochs}ep")
             results = []
             if os.path.isdir(base):
@@ -118,6 +122,8 @@ def main():
     ap.add_argument("--only-collect", action="store_true", help="do not train; rebuild the table from finished runs")
     ap.add_argument("--max-runs", type=int, default=0, help="stop after starting this many runs (0: all)")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results", "cherry_table"))
+    ap.add_argument("--readme", nargs="?", const=os.path.join(ROOT, "README.md"),
+                    help="also put the table into this README (default README.md) between its cherry_table markers")
     args = ap.parse_args()
     datasets, configs = args.datasets.split(","), args.configs.split(",")
     for name in datasets:
@@ -139,19 +145,13 @@ def main():
                     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
                     queue.append((command(args.binary, ds, cfg, seed, args.epochs, args.threads, run_dir), run_dir))
     run_all(queue, args.jobs, wanted=lambda d: not finished(d, args.epochs))
-    rows, md = table(args.runs, datasets, configs, args.epochs)
+    rows, md = table(args.runs, args.epochs)
     header = (f"ResNet-20, {args.epochs} epochs, SGD 0.1 cosine, wd 5e-4, batch 128, K = 4, attention temperature 30 -> 1 over "
               f"the first {args.epochs / 10:g} epochs; "
               f"produced by scripts/cherry_table.py. Throughput is the median over each run's logged steps at the "
               f"thread count in the column, as it ran on a shared machine (other jobs alongside): a side-by-side speed "
               f"comparison is bench/train_throughput.py.\n\n")
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out + ".md", "w") as f:
-        f.write(header + md)
-    with open(args.out + ".json", "w") as f:
-        json.dump(rows, f, indent=1)
-    print(header + md)
-
+    results_doc.write(args.out, "cherry_table", header, md, rows, args.readme)
 
 if __name__ == "__main__":
     main()

@@ -7,22 +7,25 @@ table, PADNET.md §7), plus the same dense fine-tuning done by the PyTorch refer
 Resumable: each run lives in RUNS/<task>/<config>-seed<k>; a finished run (eval_results.json at the
 last epoch) is skipped and an interrupted Cherry run continues from its newest checkpoint. The table
 is rebuilt from whatever has finished, so it can be built up over several invocations.
-Writes docs/results/glue_table.{md,json}.
+Writes docs/results/glue_table.{md,json} (every config, task and seed finished in the runs folder, not
+only this invocation's); --readme puts the same table into README.md.
 
 Usage:
   python3 scripts/glue_table.py [--tasks rte,mrpc,cola,stsb,sst2] [--configs dense,moe,pad,pad-random,torch]
                                 [--seeds rte=0,1,2 --seeds mrpc=0,1,2 ...] [--epochs 3] [--sst2-train-samples 8000]
-                                [--runs runs/glue] [--only-collect] [--max-runs N] [--jobs 2 --threads 1]
+                                [--runs runs/glue] [--only-collect] [--readme] [--max-runs N] [--jobs 2 --threads 1]
 """
 import argparse
 import json
 import os
 import shutil
+import re
 import statistics
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import results_doc  # noqa: E402
 from run_queue import run_all  # noqa: E402
 TASKS = ["rte", "mrpc", "cola", "stsb", "sst2"]
 CONFIGS = {
@@ -37,6 +40,7 @@ LABELS = {"dense": "dense (Cherry)", "moe": "MoE, kappa = 1", "pad": "PAD-MoE, k
 # The metric each task is reported by (run_glue's main metric; combined_score where there are two).
 PRIMARY = {"rte": "accuracy", "mrpc": "combined_score", "cola": "matthews_correlation", "stsb": "combined_score", "sst2": "accuracy"}
 TASK_NAMES = {"rte": "RTE", "mrpc": "MRPC", "cola": "CoLA", "stsb": "STS-B", "sst2": "SST-2"}
+TABLE_ORDER = ["dense", "torch", "moe", "pad", "pad-random"]
 DEFAULT_SEEDS = {"rte": [0, 1, 2], "mrpc": [0, 1, 2], "cola": [0, 1], "stsb": [0, 1], "sst2": [0, 1]}
 
 
@@ -80,21 +84,30 @@ def collect(run_dir, task):
     return out
 
 
-def build_table(args, tasks, configs):
-    rows, table = [], {}
-    for cfg in configs:
+def finished_seeds(runs, task, cfg, epochs):
+    """Every finished seed of (task, cfg) in the runs folder, whatever this invocation trains."""
+    base, seeds = os.path.join(runs, task), []
+    for name in os.listdir(base) if os.path.isdir(base) else []:
+        m = re.fullmatch(re.escape(cfg) + r"-seed(\d+)", name)
+        if m and finished(os.path.join(base, name), epochs):
+            seeds.append(int(m.group(1)))
+    return sorted(seeds)
+
+
+def build_table(args):
+    """The table of every config and task with finished runs in args.runs (so invocations that train
+    different configs or seeds build one table)."""
+    rows, table, tasks = [], {}, TASKS
+    for cfg in TABLE_ORDER:
         for task in tasks:
-            base = os.path.join(args.runs, task)
-            results = []
-            for seed in args.seed_map[task]:
-                d = os.path.join(base, f"{cfg}-seed{seed}")
-                if finished(d, args.epochs):
-                    results.append(collect(d, task))
+            results = [collect(os.path.join(args.runs, task, f"{cfg}-seed{s}"), task)
+                       for s in finished_seeds(args.runs, task, cfg, args.epochs)]
             if results:
                 vals = [100 * r["primary"] for r in results if r["primary"] is not None]
                 table[(cfg, task)] = (statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0, len(vals),
                                       results[0].get("stored"))
                 rows.append({"config": cfg, "task": task, "runs": results, "mean": table[(cfg, task)][0]})
+    configs = [c for c in TABLE_ORDER if any((c, t) in table for t in tasks)]
     md = ["| network | " + " | ".join(f"{TASK_NAMES[t]} ({PRIMARY[t]})" for t in tasks) + " | average | stored params |",
           "|---|" + "---:|" * (len(tasks) + 2)]
     for cfg in configs:
@@ -131,6 +144,8 @@ def main():
     ap.add_argument("--keep-checkpoints", action="store_true", help="keep finished runs' checkpoints (deleted by default)")
     ap.add_argument("--max-runs", type=int, default=0)
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results", "glue_table"))
+    ap.add_argument("--readme", nargs="?", const=os.path.join(ROOT, "README.md"),
+                    help="also put the table into this README (default README.md) between its glue_table markers")
     args = ap.parse_args()
     tasks, configs = args.tasks.split(","), args.configs.split(",")
     for t in tasks:
@@ -166,16 +181,11 @@ def main():
                 queue.append((command(args, task, cfg, args.seed_map[task][i], d), d))
     run_all(queue, args.jobs, on_done=lambda d: None if args.keep_checkpoints else prune_checkpoints(d, args.epochs),
             wanted=lambda d: not finished(d, args.epochs))
-    rows, md = build_table(args, tasks, configs)
+    rows, md = build_table(args)
     header = (f"all-MiniLM-L6-v2 (6 layers, hidden 384), {args.epochs} epochs, AdamW 2e-5, warm-up 10%, linear decay, batch 32, "
               f"max length 128; MoE: 8 experts, top-2; SST-2 on its first {args.sst2_train_samples} training rows; dev-set "
               f"metrics x100, mean ± sd over seeds; produced by scripts/glue_table.py\n\n")
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out + ".md", "w") as f:
-        f.write(header + md)
-    with open(args.out + ".json", "w") as f:
-        json.dump(rows, f, indent=1)
-    print(header + md)
+    results_doc.write(args.out, "glue_table", header, md, rows, args.readme)
 
 
 if __name__ == "__main__":
