@@ -28,6 +28,7 @@ class MoeLinear : public PadLayer {
   void upcycle_from(const Tensor& weight, const Tensor& bias);
   Tensor forward(const Tensor& x) override;  // [..., in] -> [..., out]
   std::string type_name() const override { return "MoeLinear"; }
+  int64_t training_only_values() const override { return w_noise.numel(); }  // noise is off at inference
   std::string extra_repr() const override;
 
   // CV^2(importance) + CV^2(load) of the last forward pass (unscaled; differentiable). Undefined

@@ -55,6 +55,8 @@ class PadLayer : public Layer {
   void set_mask(const Tensor& mask);  // binary, shape S
   // Values a deployed layer stores: K per dynamic entry + one per static entry (PADNET.md §5).
   int64_t stored_values() const;
+  // Trained values outside the factors that a deployed model drops (the MoE router's noise weights).
+  virtual int64_t training_only_values() const { return 0; }
   FoldedPad fold() const;
 
   Tensor factors;        // "weight": [K, S...]

@@ -1,5 +1,7 @@
 #include "models/padnet.h"
 
+#include <algorithm>
+
 #include "autograd/flops.h"
 #include "autograd/ops.h"
 #include "layers/deployed_conv2d.h"
@@ -43,7 +45,8 @@ ParameterCounts count_parameters(const Module& model) {
     c.dynamic += l->num_factors() * d;
     c.static_ += l->stored_values() - l->num_factors() * d;
     c.dynamic_entries += d, c.mask_entries += l->weight_numel();
-    in_pad += l->factors.numel() + (l->static_weight.defined() ? l->static_weight.numel() : 0) + (l->phi.defined() ? 1 : 0);
+    in_pad += l->factors.numel() + (l->static_weight.defined() ? l->static_weight.numel() : 0) + (l->phi.defined() ? 1 : 0) +
+              l->training_only_values();
   }
   c.static_ += c.trainable - in_pad;  // everything outside the PAD tensors (attention, BN, stem, fc); phi folds away
   return c;
@@ -70,6 +73,25 @@ void copy_unfolded_weights(const Module& trained, Module& deployed) {
   for (const auto& m : r.missing)
     CHERRY_CHECK(m.ends_with(".static_dense") || m.ends_with(".index") || m.ends_with(".values"), "deploy", "no trained value for ", m);
   deployed.train(trained.training());
+}
+
+int64_t deployed_values(const Module& deployed) {
+  int64_t n = 0;
+  for (auto& [name, t] : deployed.state_dict())
+    if (name.ends_with(".index")) n -= t.numel();
+    else if (!name.ends_with("running_mean") && !name.ends_with("running_var") && !name.ends_with("num_batches_tracked") &&
+             !name.ends_with(".temperature"))
+      n += t.numel();
+  return n;
+}
+
+double check_deployed_outputs(const Tensor& trained_out, const Tensor& deployed_out) {
+  NoGradGuard ng;
+  const double diff = amax(abs(deployed_out - trained_out)).item<float>();
+  const double tol = 1e-3 * std::max(1.0, double(amax(abs(trained_out)).item<float>()));
+  CHERRY_CHECK(diff <= tol, "deploy", "the folded model's outputs differ from the trained model's by ", diff, " (tolerance ", tol,
+               "): the fold is wrong, nothing was written");
+  return diff;
 }
 
 int64_t forward_flops(Layer& model, const Shape& sample) {

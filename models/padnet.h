@@ -37,6 +37,14 @@ std::shared_ptr<ResNet> deploy_resnet(const ResNet& trained);
 // to be new are the folded tensors (static_dense, index, values).
 void copy_unfolded_weights(const Module& trained, Module& deployed);
 
+// Values a deployed model stores (PADNET.md §5): every tensor of its state dict but BN statistics,
+// temperatures and the index lists. static_dense is kept dense in the file; its zeros at the dynamic
+// positions (one per index entry) are not counted. Equals count_parameters(trained).stored().
+int64_t deployed_values(const Module& deployed);
+// max |deployed - trained| over two forward outputs; throws unless it is within f32 rounding
+// (1e-3 of the largest output, at least 1e-3), so a wrong fold is never saved.
+double check_deployed_outputs(const Tensor& trained_out, const Tensor& deployed_out);
+
 // FLOPs of one forward pass of a single input of `sample` shape ([C, H, W]), measured by running it
 // in eval mode (conv and matmul work, 2 per multiply-add).
 int64_t forward_flops(Layer& model, const Shape& sample);

@@ -94,6 +94,45 @@ TEST_CASE("finetune_bert: PAD-MoE resumes bit for bit across IMP, and its audit 
   }
 }
 
+TEST_CASE("finetune_bert: PAD-MoE --export-deploy folds to the same logits and the stored count the model reports") {
+  test::TempDir tmp;
+  FinetuneOptions o = tiny_bert(tmp.file("deploy"));
+  o.ffn = "pad", o.experts = 4, o.top_k = 2, o.imp_after = 3;
+  o.export_deploy = tmp.file("deployed.safetensors");
+  run_finetune_bert(o);
+  auto d = nlohmann::json::parse(std::ifstream(o.run_dir + "/deploy.json"));
+  auto model = nlohmann::json::parse(std::ifstream(o.run_dir + "/model.json"));
+  CHECK(d.at("max_abs_output_diff").get<double>() < 1e-4);
+  CHECK(d.at("stored_values").get<int64_t>() == model.at("stored_parameters").get<int64_t>());
+  CHECK(d.at("stored_values").get<int64_t>() == d.at("dynamic_values").get<int64_t>() + d.at("static_values").get<int64_t>());
+  // From the file: per FFN linear, E values per dynamic entry plus the dense static part (kappa 0.5 of N).
+  auto f = load_safetensors(o.export_deploy);
+  int64_t layers = 0;
+  for (const auto& [name, t] : f) {
+    CHECK_MESSAGE(!name.ends_with("w_noise"), name);
+    if (!name.ends_with(".values")) continue;
+    const std::string base = name.substr(0, name.size() - std::string("values").size());
+    const int64_t n = f.at(base + "static_dense").numel(), dyn = f.at(base + "index").numel();
+    CHECK(t.size(0) == 4);
+    CHECK(t.size(1) == dyn);
+    CHECK(std::abs(double(dyn) / double(n) - 0.5) < 0.05);
+    ++layers;
+  }
+  CHECK(layers == 4);  // 2 layers x (intermediate, output)
+}
+
+TEST_CASE("finetune_bert: IMP that cannot run, or would score untrained experts, is a clear error") {
+  test::TempDir tmp;
+  FinetuneOptions o = tiny_bert(tmp.file("imp"));
+  o.ffn = "pad", o.experts = 4, o.top_k = 2;
+  o.imp_after = 8;  // the run has 8 steps
+  CHECK_THROWS_WITH_AS(run_finetune_bert(o), doctest::Contains("IMP would never run"), Error);
+  o.imp_after = 0;
+  CHECK_THROWS_WITH_AS(run_finetune_bert(o), doctest::Contains("every grad score is 0"), Error);
+  o.imp.scorer = "random", o.max_steps = 1;  // random needs no training first
+  CHECK(run_finetune_bert(o).steps == 1);
+}
+
 TEST_CASE("finetune_bert: a missing model folder or an over-long max length is a clear error") {
   test::TempDir tmp;
   FinetuneOptions o = tiny_bert(tmp.file("bad"));

@@ -188,6 +188,11 @@ TEST_CASE("deployment folding: same outputs, (K kappa + 1 - kappa) N stored valu
   for (auto& [n, l] : layers) in_pad += l->factors.numel() + l->static_weight.numel() + 1;  // + phi
   const ParameterCounts c = count_parameters(model);
   CHECK(c.stored() == folded + (c.trainable - in_pad));  // the folded layers plus everything else
+  CHECK(deployed_values(*deployed) == c.stored());       // counted from the deployed model's tensors
+  // The apps refuse to save a fold whose outputs differ beyond f32 rounding (here: phi changed since).
+  CHECK_THROWS_WITH_AS(check_deployed_outputs(model.forward(x), folded_out), doctest::Contains("the fold is wrong"), Error);
+  for (auto& [n, l] : layers) l->phi.fill_(-0.4);
+  CHECK(check_deployed_outputs(model.forward(x), folded_out) < 1e-4);
 }
 
 }  // namespace cherry

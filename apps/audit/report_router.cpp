@@ -12,8 +12,9 @@ std::optional<Section> router_section(const AuditData& d) {
       "Each token is sent to the top-k of E experts by a noisy router; the gates <code>G<sub>i</sub>(x)</code> are a softmax over the k "
       "chosen logits, so they sum to 1, and <code>y = Σ<sub>i</sub> G<sub>i</sub>(x) (x W<sub>i</sub><sup>T</sup> + b<sub>i</sub>)</code>. "
       "Tokens per expert counts routing decisions (it sums to tokens × k); an expert with none is <em>dead</em>: its parameters stop "
-      "learning. The router entropy (normalised by log E) is 1 for uniform routing; the load-balancing loss <code>0.01·(CV²(importance) + "
-      "CV²(load))</code> pushes towards even use (PADNET.md §3).");
+      "learning. The router entropy (normalised by log E) is 1 for uniform routing; the load-balancing term <code>CV²(importance) + "
+      "CV²(load)</code> (plotted; the loss adds it times <code>--balance-coef</code>, 0.01 by default) pushes towards even use "
+      "(PADNET.md §3).");
   std::vector<std::string> small;
   std::vector<std::string> names;
   BarSeries dead{"dead experts", {}};

@@ -62,9 +62,10 @@ class BertTask final : public TrainTask {
     load_data();
     build_model();
     train_loader_ = std::make_unique<TextLoader>(train_.enc, pad_id_, TextLoaderOptions{o.batch_size, !o.overfit_batch, o.seed});
-    int64_t total = o.epochs * train_loader_->batches_per_epoch();
-    if (o.max_steps > 0) total = std::min(total, o.max_steps);
-    imp_after_ = o.imp_after >= 0 ? o.imp_after : total / 10;
+    const int64_t full = o.epochs * train_loader_->batches_per_epoch();
+    const int64_t total = o.max_steps > 0 ? std::min(full, o.max_steps) : full;
+    imp_after_ = o.imp_after >= 0 ? o.imp_after : std::max<int64_t>(1, total / 10);
+    if (o.ffn == "pad" && o.imp.iters > 0 && o.imp.kappa < 1.0) check_imp_step(full, total);
   }
 
   BertForSequenceClassification& bert() { return *model_; }
@@ -278,6 +279,20 @@ class BertTask final : public TrainTask {
     write_model_summary(*run_);
   }
 
+  // IMP must fall inside the run, and after at least one step for the scorers that read how far the
+  // experts moved from Ws (they start equal to it, PADNET.md §4), else the partition is arbitrary.
+  void check_imp_step(int64_t full, int64_t total) const {
+    CHERRY_CHECK(imp_after_ < full, "finetune_bert", "--imp-after ", imp_after_, " is not before the run's last step (", full,
+                 " steps): IMP would never run and the model would stay fully dynamic");
+    CHERRY_CHECK(imp_after_ > 0 || o_.imp.scorer == "random", "finetune_bert",
+                 "--imp-after 0: the upcycled experts equal Ws before any step, so every ", o_.imp.scorer,
+                 " score is 0; use --imp-after 1 or more (or --imp-scorer random)");
+    if (imp_after_ >= total)
+      std::printf("note: IMP comes after step %lld but this invocation stops at step %lld; the model stays fully dynamic until a "
+                  "resumed run gets there\n",
+                  static_cast<long long>(imp_after_), static_cast<long long>(total));
+  }
+
   // PADNET.md §5: fold every MoE layer, check the outputs on a dev batch, save, report the counts.
   void export_deployment(RunDir& run) {
     CHERRY_CHECK(!moe_.empty(), "finetune_bert", "--export-deploy needs --ffn moe or pad (a dense model has nothing to fold)");
@@ -289,21 +304,24 @@ class BertTask final : public TrainTask {
     auto b = loader.next();
     CHERRY_CHECK(b.has_value(), "finetune_bert", "--export-deploy needs a dev example to check the folded model");
     NoGradGuard ng;
-    const Tensor& ids = b->text.input_ids;
-    const double diff = amax(abs(deployed->forward(ids, b->text.attention_mask, b->text.token_type_ids) -
-                                 model_->forward(ids, b->text.attention_mask, b->text.token_type_ids)))
-                            .item<float>();
+    const TextBatch& t = b->text;
+    const double diff = check_deployed_outputs(model_->forward(t.input_ids, t.attention_mask, t.token_type_ids),
+                                               deployed->forward(t.input_ids, t.attention_mask, t.token_type_ids));
     model_->train();
     int64_t folded = 0;
     for (auto& [name, l] : deployed->modules_of_type<DeployedMoeLinear>()) folded += l->stored_values();
-    save_safetensors(o_.export_deploy, deployed->state_dict(), {{"format", "cherry-pad-moe-deploy"}});
+    const int64_t stored = deployed_values(*deployed);
     const ParameterCounts c = count_parameters(*model_);
-    const nlohmann::json r = {{"path", o_.export_deploy}, {"moe_layer_values", folded}, {"stored_parameters", c.stored()},
-                              {"trainable_parameters", c.trainable}, {"kappa", c.kappa()}, {"max_abs_output_diff", diff}};
+    CHERRY_CHECK(stored == c.stored(), "deploy", "the folded model stores ", stored, " values, the accounting says ", c.stored());
+    save_safetensors(o_.export_deploy, deployed->state_dict(), {{"format", "cherry-pad-moe-deploy"}});
+    const nlohmann::json r = {{"path", o_.export_deploy}, {"stored_values", stored}, {"moe_layer_values", folded},
+                              {"dynamic_values", c.dynamic}, {"static_values", c.static_}, {"training_parameters", c.trainable},
+                              {"kappa", c.kappa()}, {"max_abs_output_diff", diff}, {"check_sequences", t.input_ids.size(0)}};
     run.write_json("deploy.json", r);
-    std::printf("deployment form written to %s: MoE layers store %lld values (model: %lld stored vs %lld trainable); max |logit diff| %.2e\n",
-                o_.export_deploy.c_str(), static_cast<long long>(folded), static_cast<long long>(c.stored()),
-                static_cast<long long>(c.trainable), diff);
+    std::printf("deployment form written to %s: %lld stored values (%lld dynamic + %lld static; MoE layers %lld), %lld trained; "
+                "max |logit diff| %.2e\n",
+                o_.export_deploy.c_str(), static_cast<long long>(stored), static_cast<long long>(c.dynamic),
+                static_cast<long long>(c.static_), static_cast<long long>(folded), static_cast<long long>(c.trainable), diff);
   }
 
   // Predicted class ids (or regression values) for a split, in order; sets last_eval_loss_.

@@ -91,19 +91,12 @@ nlohmann::json export_deployment(ResNet& model, const Tensor& check_images, cons
   auto deployed = deploy_resnet(model);
   deployed->eval();
   NoGradGuard ng;
-  const double diff = amax(abs(deployed->forward(check_images) - model.forward(check_images))).item<float>();
-  // Values the deployed model needs: every tensor but the index lists, BN statistics and
-  // temperatures; static_dense is kept dense in the file, its zeros at dynamic positions not counted.
-  int64_t stored = 0;
-  for (auto& [name, t] : deployed->state_dict())
-    if (name.ends_with(".index")) stored -= t.numel();
-    else if (!name.ends_with("running_mean") && !name.ends_with("running_var") && !name.ends_with("num_batches_tracked") &&
-             !name.ends_with(".temperature"))
-      stored += t.numel();
-  save_safetensors(path, deployed->state_dict(), {{"format", "cherry-padnet-deploy"}, {"arch", model.config().arch}});
+  const double diff = check_deployed_outputs(model.forward(check_images), deployed->forward(check_images));
   model.train(was_training);
+  const int64_t stored = deployed_values(*deployed);
   const ParameterCounts c = count_parameters(model);
   CHERRY_CHECK(stored == c.stored(), "deploy", "the folded model stores ", stored, " values, the accounting says ", c.stored());
+  save_safetensors(path, deployed->state_dict(), {{"format", "cherry-padnet-deploy"}, {"arch", model.config().arch}});
   return {{"path", path}, {"stored_values", stored}, {"training_parameters", c.trainable}, {"dynamic_values", c.dynamic},
           {"static_values", c.static_}, {"kappa", c.kappa()}, {"max_abs_output_diff", diff}, {"check_images", check_images.size(0)}};
 }
