@@ -116,6 +116,10 @@ std::vector<OpCase> op_cases() {
                [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(2, 1, 1, 2)); }});
   c.push_back({"mixed_conv2d_blocked", {N({3, 16, 5, 5}), N({3, 2}), N({2, 32, 16, 3, 3})},
                [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(2, 1, 1, 1)); }});
+  c.push_back({"mixed_conv2d_dilation", {N({2, 4, 9, 8}), N({2, 2}), N({2, 6, 4, 3, 3})},
+               [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(1, 2, 2, 1)); }});
+  c.push_back({"mixed_conv2d_blocked_dilation_stride", {N({2, 16, 9, 9}), N({2, 3}), N({3, 16, 16, 3, 3})},
+               [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(2, 2, 2, 1)); }});
   c.push_back({"mixed_conv2d_depthwise", {N({3, 4, 5, 5}), N({3, 2}), N({2, 4, 1, 3, 3})},
                [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(1, 1, 1, 4)); }});
   c.push_back({"mixed_conv2d_one_sample", {N({1, 16, 4, 4}), N({1, 3}), N({3, 16, 16, 1, 1})},

@@ -2,10 +2,13 @@
 // directory with Hugging Face's eval key names, resume == uninterrupted for PAD-MoE with IMP in
 // between, the MoE audit records (tokens per expert = tokens x k, gates), regression (STS-B), and
 // clear errors for a missing model folder.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "apps/audit/audit_data.h"
+#include "apps/audit/report.h"
 #include "apps/finetune_bert/trainer.h"
 #include "core/safetensors.h"
 #include "tests/test_util.h"
@@ -119,6 +122,13 @@ TEST_CASE("finetune_bert: PAD-MoE --export-deploy folds to the same logits and t
     ++layers;
   }
   CHECK(layers == 4);  // 2 layers x (intermediate, output)
+  // The audit program reads the real run: its invariant checks pass and the router section renders.
+  std::vector<std::string> ids;
+  const audit::AuditData run = audit::read_audit_input(o.run_dir);
+  CHECK(run.skipped.empty());
+  audit::render_report(run, &ids);
+  CHECK(std::find(ids.begin(), ids.end(), "router") != ids.end());
+  CHECK(std::find(ids.begin(), ids.end(), "attention") == ids.end());
 }
 
 TEST_CASE("finetune_bert: IMP that cannot run, or would score untrained experts, is a clear error") {

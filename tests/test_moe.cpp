@@ -6,6 +6,8 @@
 #include "core/rng.h"
 #include "core/safetensors.h"
 #include "layers/deployed_moe_linear.h"
+#include "models/bert_checkpoint.h"
+#include "models/bert_moe.h"
 #include "tests/test_util.h"
 
 namespace cherry {
@@ -56,6 +58,14 @@ TEST_CASE("MoeLinear: float64 gradient check of outputs and balance loss (noisy 
   }
 }
 
+TEST_CASE("MoeLinear: the router starts at zero (uniform clean logits, PADNET.md §3)") {
+  for (DynamicMode mode : {DynamicMode::dynamic, DynamicMode::pad}) {
+    MoeLinear m(6, 4, moe_opts(8, 2, mode));
+    CHECK(amax(abs(m.w_gate)).item<float>() == 0.0f);
+    CHECK(amax(abs(m.w_noise)).item<float>() == 0.0f);
+  }
+}
+
 TEST_CASE("MoeLinear: one expert is the dense layer, and upcycled experts reproduce it for any routing") {
   Generator g(1);
   Tensor w = randn({4, 6}, DType::f32, kCPU, g), b = randn({4}, DType::f32, kCPU, g), x = randn({2, 5, 6}, DType::f32, kCPU, g);
@@ -70,6 +80,20 @@ TEST_CASE("MoeLinear: one expert is the dense layer, and upcycled experts reprod
   pad.upcycle_from(w, b);
   pad.train();
   CHECK_CLOSE(pad.forward(x), linear(x, w, b), 1e-5, 1e-6);  // Ws too: any partition gives the dense layer
+}
+
+TEST_CASE("upcycle_to_moe: the upcycled MoE and PAD-MoE BERT give the dense model's logits") {
+  auto dense = load_bert_for_sequence_classification(std::string(CHERRY_FIXTURES_DIR) + "/bert_tiny", 3);
+  auto f = load_safetensors(std::string(CHERRY_FIXTURES_DIR) + "/golden_bert_tiny.safetensors");
+  dense->eval();
+  NoGradGuard ng;
+  Tensor want = dense->forward(f.at("input_ids"), f.at("attention_mask"), f.at("token_type_ids"));
+  for (DynamicMode mode : {DynamicMode::dynamic, DynamicMode::pad}) {
+    auto moe = upcycle_to_moe(*dense, moe_opts(4, 2, mode));
+    CHECK(moe_layers(*moe).size() == 4);  // 2 layers x (intermediate, output)
+    moe->eval();
+    CHECK_CLOSE(moe->forward(f.at("input_ids"), f.at("attention_mask"), f.at("token_type_ids")), want, 1e-5, 1e-6);
+  }
 }
 
 TEST_CASE("MoeLinear: PAD with kappa = 1 is the MoE, with kappa = 0 the static layer plus the routed biases") {

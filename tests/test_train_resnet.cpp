@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "apps/train_resnet/padnet_run.h"
 #include "apps/train_resnet/trainer.h"
 #include "core/safetensors.h"
 #include "tests/test_util.h"
@@ -97,6 +98,16 @@ TEST_CASE("PAD-Net run: IMP, dynamic-layer records and model summary are consist
   CHECK(records == 8);
   CHECK(first_tau == doctest::Approx(30.0));  // annealing starts at --temp-start and falls per step
   CHECK(last_tau < first_tau);
+}
+
+TEST_CASE("train_resnet: the attention temperature falls linearly per step from 30 to 1 over 10 epochs, then stays") {
+  TrainOptions o;  // the defaults: 30 -> 1 over 10 epochs
+  const int64_t per_epoch = 50;
+  CHECK(temperature_at(o, 0, per_epoch) == doctest::Approx(30.0));
+  CHECK(temperature_at(o, 250, per_epoch) == doctest::Approx(15.5));
+  CHECK(temperature_at(o, 499, per_epoch) == doctest::Approx(1.0 + 29.0 / 500));
+  CHECK(temperature_at(o, 500, per_epoch) == doctest::Approx(1.0));
+  CHECK(temperature_at(o, 100000, per_epoch) == doctest::Approx(1.0));
 }
 
 TEST_CASE("resume equals the uninterrupted run, bit for bit (mid-epoch interruption)") {
