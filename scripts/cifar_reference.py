@@ -12,9 +12,14 @@ seconds) and <out-dir>/eval_results.json (the last epoch's line plus best_accura
 same --out-dir continues from the last finished epoch (<out-dir>/checkpoint.pt; the data workers'
 augmentation draws then differ from an uninterrupted run's).
 
+--compare RUN_DIR prints this run's epochs beside a train_resnet run directory's summary.csv (and
+writes <out-dir>/compare.md); with every epoch already done it only compares.
+
 Usage: python3 scripts/cifar_reference.py --out-dir runs/cifar-torch [--epochs 100] [--seed 0] [--threads 2]
                                           [--lr 0.1] [--weight-decay 5e-4] [--data ~/.cache/cherry/cifar10-jpg]
+                                          [--compare runs/accuracy-cifar10]
 """
+import csv
 import argparse
 import json
 import math
@@ -38,7 +43,34 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1, help="data-loading processes")
     ap.add_argument("--max-batches", type=int, default=0, help="debug: train on this many batches per epoch")
+    ap.add_argument("--compare", metavar="RUN_DIR", help="a train_resnet run directory to print beside this run, epoch by epoch")
     a = ap.parse_args()
+    if a.compare and not os.path.exists(os.path.join(a.compare, "summary.csv")):
+        sys.exit(f"cifar_reference: {a.compare}/summary.csv not found (a train_resnet run directory?)")
+    train_reference(a)
+    if a.compare:
+        compare(a.out_dir, a.compare)
+
+
+def compare(out_dir, cherry_dir):
+    """Per-epoch train loss / train accuracy / test accuracy of both runs, as a markdown table."""
+    torch_rows = {r["epoch"]: r for r in map(json.loads, open(os.path.join(out_dir, "summary.jsonl")))}
+    cherry_rows = {int(r["epoch"]): r for r in csv.DictReader(open(os.path.join(cherry_dir, "summary.csv")))}
+    lines = [f"Cherry ({cherry_dir}) beside PyTorch ({out_dir}): train loss, train accuracy % (augmented, during the "
+             "epoch), test accuracy %", "",
+             "| epoch | train loss Cherry | PyTorch | train acc Cherry | PyTorch | test acc Cherry | PyTorch |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for e in sorted(set(torch_rows) & set(cherry_rows)):
+        c, t = cherry_rows[e], torch_rows[e]
+        lines.append(f"| {e} | {float(c['train_loss']):.4f} | {t['train_loss']:.4f} | {100 * float(c['train_accuracy']):.2f} | "
+                     f"{100 * t['train_accuracy']:.2f} | {100 * float(c['eval_accuracy']):.2f} | {100 * t['accuracy']:.2f} |")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out_dir, "compare.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+def train_reference(a):
     for split in ("train", "test"):
         if not os.path.isdir(os.path.join(a.data, split)):
             sys.exit(f"cifar_reference: {a.data}/{split} not found: run train_resnet --dataset cifar10 once to unpack "
@@ -81,6 +113,9 @@ def main():
         torch.set_rng_state(ck["rng"])
         start, best = ck["epoch"] + 1, ck["best"]
         print(f"cifar_reference: resumed after epoch {ck['epoch']} from {ckpt_path}", flush=True)
+    if start > a.epochs:
+        print(f"cifar_reference: all {a.epochs} epochs are done in {a.out_dir}", flush=True)
+        return
     log = open(os.path.join(a.out_dir, "summary.jsonl"), "a" if start > 1 else "w")
     for epoch in range(start, a.epochs + 1):
         t0, model_loss, correct, seen = time.time(), 0.0, 0, 0
