@@ -12,12 +12,17 @@ seconds) and <out-dir>/eval_results.json (the last epoch's line plus best_accura
 same --out-dir continues from the last finished epoch (<out-dir>/checkpoint.pt; the data workers'
 augmentation draws then differ from an uninterrupted run's).
 
+--eval-cherry CHECKPOINT evaluates a train_resnet ResNet-20 checkpoint (.safetensors, PyTorch's names) on
+the test set here, with torchvision's decoding, and trains nothing: an independent check of Cherry's
+evaluation path.
+
 --compare RUN_DIR prints this run's epochs beside a train_resnet run directory's summary.csv (and
 writes <out-dir>/compare.md); with every epoch already done it only compares.
 
 Usage: python3 scripts/cifar_reference.py --out-dir runs/cifar-torch [--epochs 100] [--seed 0] [--threads 2]
                                           [--lr 0.1] [--weight-decay 5e-4] [--data ~/.cache/cherry/cifar10-jpg]
                                           [--compare runs/accuracy-cifar10]
+       python3 scripts/cifar_reference.py --eval-cherry runs/accuracy-cifar10/checkpoints/best.safetensors
 """
 import csv
 import argparse
@@ -33,7 +38,7 @@ MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)  # datasets/trans
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--out-dir", help="run folder (required unless --eval-cherry)")
     ap.add_argument("--data", default=os.path.join(os.path.expanduser("~"), ".cache", "cherry", "cifar10-jpg"))
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--batch-size", type=int, default=128)
@@ -44,7 +49,12 @@ def main():
     ap.add_argument("--workers", type=int, default=1, help="data-loading processes")
     ap.add_argument("--max-batches", type=int, default=0, help="debug: train on this many batches per epoch")
     ap.add_argument("--compare", metavar="RUN_DIR", help="a train_resnet run directory to print beside this run, epoch by epoch")
+    ap.add_argument("--eval-cherry", metavar="CHECKPOINT", help="only evaluate this train_resnet checkpoint on the test set")
     a = ap.parse_args()
+    if a.eval_cherry:
+        return eval_cherry(a)
+    if not a.out_dir:
+        ap.error("--out-dir is required (unless --eval-cherry)")
     if a.compare and not os.path.exists(os.path.join(a.compare, "summary.csv")):
         sys.exit(f"cifar_reference: {a.compare}/summary.csv not found (a train_resnet run directory?)")
     train_reference(a)
@@ -70,6 +80,44 @@ def compare(out_dir, cherry_dir):
     print(text)
 
 
+def test_set(a):
+    import torchvision.transforms as T
+    from torchvision.datasets import ImageFolder
+    if not os.path.isdir(os.path.join(a.data, "test")):
+        sys.exit(f"cifar_reference: {a.data}/test not found: run train_resnet --dataset cifar10 once to unpack the JPEG copy, "
+                 "or pass --data")
+    return ImageFolder(os.path.join(a.data, "test"), T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)]))
+
+
+def accuracy(model, dataset, workers):
+    import torch
+    model.eval()
+    right = 0
+    with torch.no_grad():
+        for x, y in torch.utils.data.DataLoader(dataset, 500, num_workers=workers):
+            right += (model(x).argmax(1) == y).sum().item()
+    return right / len(dataset)
+
+
+def eval_cherry(a):
+    import torch
+    from safetensors.torch import load_file
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    from padnet_torch import ResNet20
+    torch.set_num_threads(a.threads)
+    try:
+        weights = {k: v for k, v in load_file(a.eval_cherry).items() if not k.startswith("optim.")}
+    except Exception as e:  # a missing, truncated or foreign file
+        sys.exit(f"cifar_reference: cannot read {a.eval_cherry}: {e}")
+    model = ResNet20()
+    try:
+        model.load_state_dict(weights)  # strict: a non-ResNet-20 or dynamic checkpoint is an error
+    except RuntimeError as e:
+        sys.exit(f"cifar_reference: {a.eval_cherry} is not a static ResNet-20 checkpoint: {e}")
+    acc = accuracy(model, test_set(a), a.workers)
+    print(f"{a.eval_cherry}: test accuracy {100 * acc:.2f}% (PyTorch, torchvision decoding)")
+
+
 def train_reference(a):
     for split in ("train", "test"):
         if not os.path.isdir(os.path.join(a.data, split)):
@@ -87,13 +135,12 @@ def train_reference(a):
     torch.set_num_threads(a.threads)
     norm = T.Normalize(MEAN, STD)
     train = ImageFolder(os.path.join(a.data, "train"), T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), norm]))
-    test = ImageFolder(os.path.join(a.data, "test"), T.Compose([T.ToTensor(), norm]))
+    test = test_set(a)
     if train.classes != test.classes:
         sys.exit(f"cifar_reference: train classes {train.classes} differ from test classes {test.classes}")
     gen = torch.Generator().manual_seed(a.seed)
     train_dl = torch.utils.data.DataLoader(train, a.batch_size, shuffle=True, generator=gen, num_workers=a.workers,
                                            persistent_workers=a.workers > 0)
-    test_dl = torch.utils.data.DataLoader(test, 500, num_workers=a.workers)
 
     model = ResNet20()
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.weight_decay)
@@ -132,12 +179,7 @@ def train_reference(a):
             model_loss += loss.item() * len(y)
             correct += (out.argmax(1) == y).sum().item()
             seen += len(y)
-        model.eval()
-        right = 0
-        with torch.no_grad():
-            for x, y in test_dl:
-                right += (model(x).argmax(1) == y).sum().item()
-        acc = right / len(test)
+        acc = accuracy(model, test, a.workers)
         best = max(best, acc)
         row = {"epoch": epoch, "train_loss": model_loss / seen, "train_accuracy": correct / seen, "accuracy": acc,
                "lr": opt.param_groups[0]["lr"], "seconds": time.time() - t0}
