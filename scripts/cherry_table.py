@@ -153,5 +153,6 @@ def main():
               f"comparison is bench/train_throughput.py.\n\n")
     results_doc.write(args.out, "cherry_table", header, md, rows, args.readme)
 
+
 if __name__ == "__main__":
     main()

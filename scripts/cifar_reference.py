@@ -24,8 +24,8 @@ Usage: python3 scripts/cifar_reference.py --out-dir runs/cifar-torch [--epochs 1
                                           [--compare runs/accuracy-cifar10]
        python3 scripts/cifar_reference.py --eval-cherry runs/accuracy-cifar10/checkpoints/best.safetensors
 """
-import csv
 import argparse
+import csv
 import json
 import math
 import os

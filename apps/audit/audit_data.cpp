@@ -383,7 +383,7 @@ AuditData read_run_dir(const std::string& dir) {
   if (present("eval_results.json")) d.eval_results = read_json_file(file("eval_results.json"));
   else skip("eval_results.json", "no final evaluation");
   if (present("deploy.json")) d.deploy = read_json_file(file("deploy.json"));
-  else skip("deploy.json", "no deployment check (train_resnet writes it with --export-deploy)");
+  else skip("deploy.json", "no deployment check (train_resnet and finetune_bert write it with --export-deploy)");
 
   if (present("metrics.jsonl"))
     for_each_jsonl(file("metrics.jsonl"), [&](const json& j, const std::string& w) { d.metrics.push_back(parse_metric_point(j, w)); });

@@ -107,7 +107,7 @@ std::optional<Section> summary_section(const AuditData& d) {
     h += "<h3>Deployment form (deploy.json)</h3>\n" +
          explain("The folded model stores <code>S<sub>l</sub> = λ<sub>s</sub>(1−M) ⊙ W<sub>s</sub></code> densely and "
                  "<code>λ<sub>d</sub> M ⊙ W<sub>k</sub></code> only at the dynamic positions; <code>max_abs_output_diff</code> compares "
-                 "its outputs with the training-time form on real images and should be at rounding level (PADNET.md §5).") +
+                 "its outputs with the training-time form on real inputs and should be at rounding level (PADNET.md §5).") +
          table({"key", "value"}, rows);
   }
   if (c.is_object()) {
