@@ -24,7 +24,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import results_doc  # noqa: E402
-from run_queue import run_all  # noqa: E402
+from run_queue import finished, finished_seeds, run_all  # noqa: E402
 
 CONFIGS = {
     "static": ["--conv", "static"],
@@ -44,14 +44,6 @@ LABELS = {
 COMMON = ["--model", "resnet20", "--batch-size", "128", "--lr", "0.1", "--momentum", "0.9", "--weight-decay", "5e-4",
           "--schedule", "cosine", "--log-every", "100"]
 DATASET_ARGS = {"fashion-mnist": ["--dataset", "fashion-mnist", "--crop-padding", "2"], "cifar10": ["--dataset", "cifar10"]}
-
-
-def finished(run_dir, epochs):
-    try:
-        r = json.load(open(os.path.join(run_dir, "eval_results.json")))
-        return r.get("epoch") == epochs
-    except (OSError, ValueError):
-        return False
 
 
 def command(binary, dataset, config, seed, epochs, threads, run_dir):
@@ -88,12 +80,7 @@ def table(runs_root, epochs):
     for ds in DATASET_ARGS:
         for cfg in CONFIGS:
             base = os.path.join(runs_root, f"{ds}-{epochs}ep")
-            results = []
-            if os.path.isdir(base):
-                for name in sorted(os.listdir(base)):
-                    d = os.path.join(base, name)
-                    if name.startswith(cfg + "-seed") and finished(d, epochs):
-                        results.append(collect(d))
+            results = [collect(os.path.join(base, f"{cfg}-seed{s}")) for s in finished_seeds(base, cfg, epochs)]
             if not results:
                 continue
             accs = [100 * r["accuracy"] for r in results]

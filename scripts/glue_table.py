@@ -19,36 +19,27 @@ import argparse
 import json
 import os
 import shutil
-import re
 import statistics
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import results_doc  # noqa: E402
-from run_queue import run_all  # noqa: E402
+from run_queue import finished, finished_seeds, run_all  # noqa: E402
 TASKS = ["rte", "mrpc", "cola", "stsb", "sst2"]
-CONFIGS = {
+CONFIGS = {  # in table order
     "dense": ["--ffn", "dense"],
+    "torch": None,  # the PyTorch reference script
     "moe": ["--ffn", "moe"],
     "pad": ["--ffn", "pad", "--kappa", "0.5"],
     "pad-random": ["--ffn", "pad", "--kappa", "0.5", "--imp-scorer", "random"],
-    "torch": None,  # the PyTorch reference script
 }
 LABELS = {"dense": "dense (Cherry)", "moe": "MoE, kappa = 1", "pad": "PAD-MoE, kappa = 0.5 (IMP)",
           "pad-random": "PAD-MoE, kappa = 0.5, random partition", "torch": "dense (PyTorch reference)"}
 # The metric each task is reported by (run_glue's main metric; combined_score where there are two).
 PRIMARY = {"rte": "accuracy", "mrpc": "combined_score", "cola": "matthews_correlation", "stsb": "combined_score", "sst2": "accuracy"}
 TASK_NAMES = {"rte": "RTE", "mrpc": "MRPC", "cola": "CoLA", "stsb": "STS-B", "sst2": "SST-2"}
-TABLE_ORDER = ["dense", "torch", "moe", "pad", "pad-random"]
 DEFAULT_SEEDS = {"rte": [0, 1, 2], "mrpc": [0, 1, 2], "cola": [0, 1], "stsb": [0, 1], "sst2": [0, 1]}
-
-
-def finished(run_dir, epochs):
-    try:
-        return json.load(open(os.path.join(run_dir, "eval_results.json"))).get("epoch") == epochs
-    except (OSError, ValueError):
-        return False
 
 
 def prune_checkpoints(run_dir, epochs):
@@ -84,30 +75,20 @@ def collect(run_dir, task):
     return out
 
 
-def finished_seeds(runs, task, cfg, epochs):
-    """Every finished seed of (task, cfg) in the runs folder, whatever this invocation trains."""
-    base, seeds = os.path.join(runs, task), []
-    for name in os.listdir(base) if os.path.isdir(base) else []:
-        m = re.fullmatch(re.escape(cfg) + r"-seed(\d+)", name)
-        if m and finished(os.path.join(base, name), epochs):
-            seeds.append(int(m.group(1)))
-    return sorted(seeds)
-
-
 def build_table(args):
     """The table of every config and task with finished runs in args.runs (so invocations that train
     different configs or seeds build one table)."""
     rows, table, tasks = [], {}, TASKS
-    for cfg in TABLE_ORDER:
+    for cfg in CONFIGS:
         for task in tasks:
             results = [collect(os.path.join(args.runs, task, f"{cfg}-seed{s}"), task)
-                       for s in finished_seeds(args.runs, task, cfg, args.epochs)]
+                       for s in finished_seeds(os.path.join(args.runs, task), cfg, args.epochs)]
             if results:
                 vals = [100 * r["primary"] for r in results if r["primary"] is not None]
                 table[(cfg, task)] = (statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0, len(vals),
                                       results[0].get("stored"))
                 rows.append({"config": cfg, "task": task, "runs": results, "mean": table[(cfg, task)][0]})
-    configs = [c for c in TABLE_ORDER if any((c, t) in table for t in tasks)]
+    configs = [c for c in CONFIGS if any((c, t) in table for t in tasks)]
     md = ["| network | " + " | ".join(f"{TASK_NAMES[t]} ({PRIMARY[t]})" for t in tasks) + " | average | stored params |",
           "|---|" + "---:|" * (len(tasks) + 2)]
     for cfg in configs:

@@ -65,7 +65,7 @@ class BertTask final : public TrainTask {
     const int64_t full = o.epochs * train_loader_->batches_per_epoch();
     const int64_t total = o.max_steps > 0 ? std::min(full, o.max_steps) : full;
     imp_after_ = o.imp_after >= 0 ? o.imp_after : std::max<int64_t>(1, total / 10);
-    if (o.ffn == "pad" && o.imp.iters > 0 && o.imp.kappa < 1.0) check_imp_step(full, total);
+    if (imp_planned()) check_imp_step(full, total);
   }
 
   BertForSequenceClassification& bert() { return *model_; }
@@ -127,7 +127,7 @@ class BertTask final : public TrainTask {
   }
 
   void before_step(int64_t step) override {
-    if (o_.ffn != "pad" || imp_done_ || step != imp_after_ || o_.imp.iters == 0 || o_.imp.kappa >= 1.0) return;
+    if (!imp_planned() || imp_done_ || step != imp_after_) return;
     run_imp(step);
     imp_done_ = true;
   }
@@ -278,6 +278,9 @@ class BertTask final : public TrainTask {
     }
     write_model_summary(*run_);
   }
+
+  // PAD-MoE partitions by IMP unless it is a no-op (no iterations, or kappa 1 keeps every entry dynamic).
+  bool imp_planned() const { return o_.ffn == "pad" && o_.imp.iters > 0 && o_.imp.kappa < 1.0; }
 
   // IMP must fall inside the run, and after at least one step for the scorers that read how far the
   // experts moved from Ws (they start equal to it, PADNET.md §4), else the partition is arbitrary.
