@@ -14,6 +14,12 @@ class FlopCounter {
   FlopCounter& operator=(const FlopCounter&) = delete;
   int64_t total() const { return total_; }
   static void add(int64_t flops);  // called by the ops; a no-op when no counter is active
+  // Work in this scope is not counted (an op built from a matmul that stands for a reduction).
+  struct Pause {
+    Pause();
+    ~Pause();
+    FlopCounter* saved;
+  };
 
  private:
   int64_t total_ = 0;

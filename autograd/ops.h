@@ -78,6 +78,18 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});  
 Tensor grouped_linear(const Tensor& x, const std::vector<int64_t>& group_sizes, const Tensor& weight, const Tensor& bias = {});
 
 // --- convolution, pooling, normalisation (ops_nn.cpp) ---
+// Channel blocks: activations as (N, C/16, H, W, 16), channel c at [n, c/16, h, w, c%16] (oneDNN's
+// nChw16c, the layout its CPU convolutions compute in). conv2d, mixed_conv2d and batch_norm take a
+// 5-D input as channel blocks and return channel blocks; elementwise ops and reductions work on
+// them as on any tensor. Where has_channel_blocks (CPU f32) no layout conversion runs between
+// layers; elsewhere each of those ops converts to NCHW and back around a plain call.
+constexpr int64_t kChannelBlock = 16;
+bool has_channel_blocks(const Tensor& x);
+Tensor to_channel_blocks(const Tensor& x);    // (N, C, H, W) -> (N, C/16, H, W, 16); C % 16 == 0
+Tensor from_channel_blocks(const Tensor& x);  // the inverse
+int64_t channel_count(const Tensor& x);       // C of (N, C, H, W) or of channel blocks
+Tensor channel_means(const Tensor& x);        // (N, C): the mean over H, W, in either layout
+Tensor per_channel(const Tensor& v, const Tensor& like);  // v:(N, C) broadcastable against like
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& p = {});
 // DY-Conv's per-sample convolution: y[b] = conv(x[b], sum_f mix[b, f] * factors[f]) with
 // mix:(B,F), factors:(F,O,C/g,kh,kw). Fused on the CPU (the kernels are mixed in oneDNN's layout).

@@ -9,11 +9,19 @@ using namespace detail;
 namespace {
 int64_t conv_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
 
-// Checks x:(B,C,H,W) against a weight of shape ws = (O, C/g, kh, kw); returns y's shape.
+// Checks x:(B,C,H,W), or in channel blocks, against a weight of shape ws = (O, C/g, kh, kw);
+// returns y's shape in x's layout.
 Shape conv_output_shape(const Tensor& x, const Shape& ws, const Conv2dParams& p, const char* op) {
   check_floating(x, op);
-  check_dim(x, 4, op, "input");
-  const int64_t C = x.size(1), O = ws[0], g = p.groups;
+  const bool blocked = x.dim() == 5;
+  if (blocked) {
+    CHERRY_CHECK(x.size(4) == kChannelBlock, op, "a 5-D input is in channel blocks (N, C/16, H, W, 16), got ", x.describe());
+    CHERRY_CHECK(ws[0] % kChannelBlock == 0, op, "in channel blocks the output channels must be a multiple of 16, got weight ",
+                 shape_str(ws));
+  } else {
+    check_dim(x, 4, op, "input");
+  }
+  const int64_t C = blocked ? x.size(1) * kChannelBlock : x.size(1), O = ws[0], g = p.groups;
   CHERRY_CHECK(g >= 1 && C % g == 0 && O % g == 0 && ws[1] == C / g, op, "input ", x.describe(), " and weight ",
                shape_str(ws), " do not match with groups=", g);
   for (int i = 0; i < 2; ++i)
@@ -21,15 +29,51 @@ Shape conv_output_shape(const Tensor& x, const Shape& ws, const Conv2dParams& p,
   const int64_t OH = conv_out_size(x.size(2), ws[2], p.stride[0], p.padding[0], p.dilation[0]);
   const int64_t OW = conv_out_size(x.size(3), ws[3], p.stride[1], p.padding[1], p.dilation[1]);
   CHERRY_CHECK(OH > 0 && OW > 0, op, "kernel ", shape_str(ws), " larger than padded input ", x.describe());
+  if (blocked) return {x.size(0), O / kChannelBlock, OH, OW, kChannelBlock};
   return {x.size(0), O, OH, OW};
 }
+
+// Channel blocks on a backend without them: the op on the plain layout, converted around.
+bool convert_blocks(const Tensor& x) { return x.dim() == 5 && !be(x).has_channel_blocks(x.dtype()); }
 }  // namespace
 
+bool has_channel_blocks(const Tensor& x) { return be(x).has_channel_blocks(x.dtype()); }
+
+Tensor to_channel_blocks(const Tensor& x) {
+  CHERRY_CHECK(x.dim() == 4 && x.size(1) % kChannelBlock == 0, "to_channel_blocks", "expected (N, C, H, W) with C a multiple of ",
+               kChannelBlock, ", got ", x.describe());
+  return x.view({x.size(0), x.size(1) / kChannelBlock, kChannelBlock, x.size(2), x.size(3)}).permute({0, 1, 3, 4, 2}).contiguous();
+}
+
+Tensor from_channel_blocks(const Tensor& x) {
+  CHERRY_CHECK(x.dim() == 5 && x.size(4) == kChannelBlock, "from_channel_blocks", "expected (N, C/16, H, W, 16), got ", x.describe());
+  return x.permute({0, 1, 4, 2, 3}).contiguous().view({x.size(0), x.size(1) * kChannelBlock, x.size(2), x.size(3)});
+}
+
+int64_t channel_count(const Tensor& x) { return x.dim() == 5 ? x.size(1) * x.size(4) : x.size(1); }
+
+// In channel blocks the means are a batched (1, H*W) @ (H*W, 16) product: a reduction over middle
+// dims, and its backward a broadcast over them, would run 16-element inner loops. Counted as
+// the pooling it is (no FLOPs), whichever layout.
+Tensor channel_means(const Tensor& x) {
+  if (x.dim() != 5) return mean(x, {2, 3}).reshape({x.size(0), channel_count(x)});
+  FlopCounter::Pause not_counted;
+  const int64_t S = x.size(2) * x.size(3);
+  Tensor rows = x.contiguous().view({x.size(0) * x.size(1), S, x.size(4)});
+  return matmul(full({1, S}, 1.0 / double(S), x.dtype(), x.device()), rows).reshape({x.size(0), channel_count(x)});
+}
+
+Tensor per_channel(const Tensor& v, const Tensor& like) {
+  const int64_t N = v.size(0), C = v.size(1);
+  return like.dim() == 5 ? v.view({N, C / kChannelBlock, 1, 1, kChannelBlock}) : v.view({N, C, 1, 1});
+}
+
 Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const Conv2dParams& p) {
+  if (convert_blocks(x_in)) return to_channel_blocks(conv2d(from_channel_blocks(x_in), w_in, bias, p));
   check_same(x_in, w_in, "conv2d");
   check_dim(w_in, 4, "conv2d", "weight");
   const Shape ys = conv_output_shape(x_in, w_in.shape(), p, "conv2d");
-  const int64_t O = ys[1];
+  const int64_t O = w_in.size(0);
   if (bias.defined()) CHERRY_CHECK(bias.dim() == 1 && bias.size(0) == O, "conv2d", "bias ", bias.describe(), " for ", O, " output channels");
   Tensor x = x_in.contiguous(), w = w_in.contiguous();
   Tensor y = empty(ys, x.dtype(), x.device());
@@ -85,6 +129,7 @@ void mixed_conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& mix,
 }  // namespace
 
 Tensor mixed_conv2d(const Tensor& x_in, const Tensor& mix_in, const Tensor& f_in, const Conv2dParams& p) {
+  if (convert_blocks(x_in)) return to_channel_blocks(mixed_conv2d(from_channel_blocks(x_in), mix_in, f_in, p));
   check_same(x_in, mix_in, "mixed_conv2d");
   check_same(x_in, f_in, "mixed_conv2d");
   check_dim(mix_in, 2, "mixed_conv2d", "mix");
@@ -170,15 +215,20 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t oh, int64_t ow) {
 
 Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum, double eps) {
+  if (convert_blocks(x_in))
+    return to_channel_blocks(batch_norm(from_channel_blocks(x_in), weight, bias, running_mean, running_var, training, momentum, eps));
   check_floating(x_in, "batch_norm");
   CHERRY_CHECK(x_in.dim() >= 2, "batch_norm", "input must be (N,C,...), got ", x_in.describe());
-  const int64_t C = x_in.size(1);
+  const bool blocked = x_in.dim() == 5;
+  if (blocked) CHERRY_CHECK(x_in.size(4) == kChannelBlock, "batch_norm", "a 5-D input is in channel blocks (N, C/16, H, W, 16), got ", x_in.describe());
+  const int64_t inner = blocked ? kChannelBlock : 1, C1 = x_in.size(1), C = C1 * inner;
   for (const Tensor* t : {&weight, &bias, &running_mean, &running_var})
     if (t->defined()) CHERRY_CHECK(t->dim() == 1 && t->size(0) == C, "batch_norm", "parameter ", t->describe(), " for ", C, " channels");
   Shape bshape(size_t(x_in.dim()), 1);
-  bshape[1] = C;
-  if (!training) {  // y = x*scale + shift, differentiable through weight and bias by composition
-    CHERRY_CHECK(running_mean.defined() && running_var.defined(), "batch_norm", "evaluation mode needs running statistics");
+  bshape[1] = C1;
+  if (blocked) bshape[4] = inner;
+  if (!training) CHERRY_CHECK(running_mean.defined() && running_var.defined(), "batch_norm", "evaluation mode needs running statistics");
+  if (!training && needs_grad({x_in, weight, bias})) {  // y = x*scale + shift, differentiable by composition
     Tensor scale = rsqrt(running_var + eps);
     if (weight.defined()) scale = scale * weight;
     Tensor shift = neg(running_mean * scale);
@@ -186,22 +236,23 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
     return x_in * scale.reshape(bshape) + shift.reshape(bshape);
   }
   const int64_t N = x_in.size(0), S = x_in.numel() / std::max<int64_t>(N * C, 1);
-  CHERRY_CHECK(N * S > 1, "batch_norm", "training needs more than one value per channel, got ", x_in.describe());
-  Tensor x = x_in.contiguous().reshape({N, C, S, 1});
+  if (training) CHERRY_CHECK(N * S > 1, "batch_norm", "training needs more than one value per channel, got ", x_in.describe());
+  Tensor x = x_in.contiguous().reshape({N, C1, S, inner});
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   Tensor mu = empty({C}, x.dtype(), x.device()), invstd = empty({C}, x.dtype(), x.device());
   be(x).batch_norm_forward(x.arg(), arg_or_null(weight), arg_or_null(bias), arg_or_null(running_mean), arg_or_null(running_var),
-                           true, momentum, eps, y.arg(), mu.arg(), invstd.arg());
-  if (running_mean.defined()) running_mean.storage()->bump_version(), running_var.storage()->bump_version();
+                           training, momentum, eps, y.arg(), mu.arg(), invstd.arg());
+  if (training && running_mean.defined()) running_mean.storage()->bump_version(), running_var.storage()->bump_version();
   y = y.reshape(x_in.shape());
-  if (needs_grad({x_in, weight, bias}))
+  if (training && needs_grad({x_in, weight, bias}))
     record("batch_norm", {y}, {x_in, weight, bias},
            [sx = save(x), sw = save(weight), sm = save(mu), si = save(invstd), in = x_in.shape()](const Grads& g, const Needs& n) -> Grads {
              Tensor x = sx.get(), w = sw.get();
              Tensor gy = g[0].contiguous().reshape(x.shape());
              Tensor gx = empty(x.shape(), x.dtype(), x.device());
-             Tensor gw = n[1] ? empty({x.size(1)}, x.dtype(), x.device()) : Tensor();
-             Tensor gb = n[2] ? empty({x.size(1)}, x.dtype(), x.device()) : Tensor();
+             const int64_t C = x.size(1) * x.size(3);
+             Tensor gw = n[1] ? empty({C}, x.dtype(), x.device()) : Tensor();
+             Tensor gb = n[2] ? empty({C}, x.dtype(), x.device()) : Tensor();
              be(x).batch_norm_backward(gy.arg(), x.arg(), arg_or_null(w), sm.get().arg(), si.get().arg(), gx.arg(), arg_or_null(gw),
                                        arg_or_null(gb));
              return {n[0] ? gx.reshape(in) : Tensor(), gw, gb};

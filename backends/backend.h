@@ -75,6 +75,10 @@ class Backend {
   virtual void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta) = 0;
 
   // Convolution, NCHW / OIHW (PyTorch layouts). bias may have data == nullptr.
+  // Where has_channel_blocks(dtype), x, y and their gradients may also come in channel blocks
+  // (5-D (N, C/16, H, W, 16), ops.h) for conv2d and mixed_conv2d, and batch norm's x as
+  // (N, C/16, H*W, 16); elsewhere the ops layer converts around a plain call.
+  virtual bool has_channel_blocks(DType) const { return false; }
   virtual void conv2d_forward(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) = 0;
   // Both gradients in one call, so a backend can share work on gy (oneDNN reorders it once).
   // gx, gw, gbias may each have data == nullptr (not needed).
@@ -98,7 +102,7 @@ class Backend {
   virtual void avg_pool2d_forward(const Arg& x, const Arg& y, const Pool2dParams& p) = 0;
   virtual void avg_pool2d_backward(const Arg& gy, const Arg& gx, const Pool2dParams& p) = 0;
 
-  // Batch norm over (N,H,W) per channel of x:(N,C,H,W) (H=W=1 allowed). training: batch stats,
+  // Batch norm over (N,S) per channel of x:(N,C,S,1) (S = H*W, 1 allowed). training: batch stats,
   // written to mean/invstd:(C), running stats updated in place (unbiased var) when given.
   // eval: uses running stats, mean/invstd untouched.
   virtual void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& running_mean,

@@ -16,7 +16,7 @@ BatchNorm2d::BatchNorm2d(int64_t c, double eps, double momentum, bool affine) : 
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
-  CHERRY_CHECK(x.dim() >= 2 && x.size(1) == c_, "BatchNorm2d", "expected (N, ", c_, ", ...) input, got ", x.describe());
+  CHERRY_CHECK(x.dim() >= 2 && channel_count(x) == c_, "BatchNorm2d", "expected (N, ", c_, ", ...) input, got ", x.describe());
   if (training()) {
     NoGradGuard ng;
     num_batches_tracked.add_(ones({}, DType::i64, num_batches_tracked.device()));

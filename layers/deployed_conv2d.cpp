@@ -20,7 +20,7 @@ Tensor DeployedConv2d::forward(const Tensor& x) {
   Tensor pi = attention_->forward(x, temperature_.to(x.dtype()));
   Tensor w = index_add(folded_.static_dense.reshape({1, N}).expand({B, N}).contiguous(), 1, folded_.index, matmul(pi, folded_.values));
   Tensor y = per_sample_conv2d(x, w, conv_);
-  if (bias_.defined()) y = y + matmul(pi, bias_).view({B, conv_.out_channels, 1, 1});
+  if (bias_.defined()) y = y + per_channel(matmul(pi, bias_), y);
   return y;
 }
 

@@ -17,7 +17,7 @@ KernelAttention::KernelAttention(int64_t in_channels, int64_t kernels, int64_t r
 }
 
 Tensor KernelAttention::forward(const Tensor& x, const Tensor& temperature) {
-  Tensor s = mean(x, {2, 3});  // global average pool: [B, C_in]
+  Tensor s = channel_means(x);  // global average pool: [B, C_in]
   Tensor z = fc2->forward(relu(fc1->forward(s)));
   return softmax(z / temperature, 1);
 }
@@ -54,23 +54,28 @@ void DynamicConv2d::set_impl(DynamicConvImpl impl) {
 }
 
 Tensor DynamicConv2d::forward(const Tensor& x) {
-  CHERRY_CHECK(x.dim() == 4 && x.size(1) == conv_.in_channels, "DynamicConv2d",
-               "expected input [B, ", conv_.in_channels, ", H, W], got ", shape_str(x.shape()));
+  CHERRY_CHECK((x.dim() == 4 || x.dim() == 5) && channel_count(x) == conv_.in_channels, "DynamicConv2d",
+               "expected input [B, ", conv_.in_channels, ", H, W] (or in channel blocks), got ", shape_str(x.shape()));
   Tensor pi = attention->forward(x, temperature.to(x.dtype()));
   last_attention_ = pi.detach();
   Tensor y = impl_ == DynamicConvImpl::kmix ? forward_kmix(x, pi) : forward_grouped(x, pi);
-  if (bias.defined()) y = y + matmul(pi, bias).view({x.size(0), conv_.out_channels, 1, 1});
+  if (bias.defined()) y = y + per_channel(matmul(pi, bias), y);
   return y;
 }
 
+// In channel blocks too the samples' channels are consecutive blocks: x is one (1, B*C, H, W) image.
 Tensor per_sample_conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& conv) {
   const int64_t B = x.size(0);
   Shape ws = conv.weight_shape();
   ws[0] *= B;
   Conv2dParams p = conv.params();
   p.groups = conv.groups * B;
-  Tensor y = conv2d(x.contiguous().view({1, B * conv.in_channels, x.size(2), x.size(3)}), w.view(ws), {}, p);
-  return y.view({B, conv.out_channels, y.size(2), y.size(3)});
+  Shape one = x.shape(), out;
+  one[0] = 1, one[1] *= B;
+  Tensor y = conv2d(x.contiguous().view(one), w.view(ws), {}, p);
+  out = y.shape();
+  out[0] = B, out[1] /= B;
+  return y.view(out);
 }
 
 // Theta = sum_k pi_k F_k (+ S) as one mix: F rows [K(+1), N] and coefficients [B, K(+1)]. PAD's
@@ -100,8 +105,10 @@ Tensor DynamicConv2d::forward_kmix(const Tensor& x, const Tensor& pi) {
   ws[0] *= F;
   Tensor y = conv2d(x, factors.view(ws), {}, conv_.params());  // [B, F*O, H', W']
   const int64_t H = y.size(2), W = y.size(3);
-  Tensor out = matmul(mix.view({B, 1, F}), y.view({B, F, O * H * W}));
-  return out.view({B, O, H, W});
+  Tensor out = matmul(mix.view({B, 1, F}), y.view({B, F, O * H * W}));  // in channel blocks too (O % 16 == 0)
+  Shape os = y.shape();
+  os[1] /= F;
+  return out.view(os);
 }
 
 std::string DynamicConv2d::extra_repr() const {

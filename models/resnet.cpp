@@ -118,8 +118,9 @@ Tensor ResNet::forward(const Tensor& x) {
     p.kernel[0] = p.kernel[1] = 3, p.stride[0] = p.stride[1] = 2, p.padding[0] = p.padding[1] = 1;
     h = max_pool2d(h, p);
   }
+  if (config_.channel_blocks && has_channel_blocks(h)) h = to_channel_blocks(h);  // every stage width is a multiple of 16
   for (auto& stage : stages_) h = stage->forward(h);
-  return fc_->forward(adaptive_avg_pool2d(h, 1, 1).flatten(1));
+  return fc_->forward(channel_means(h));
 }
 
 }  // namespace cherry

@@ -25,6 +25,9 @@ struct ResNetConfig {
   int64_t in_channels = 3;
   int64_t num_classes = 10;
   bool zero_init_residual = false;  // last BN of each block starts at 0 (a common recipe flag)
+  // Run the stages in channel blocks (ops.h) where the backend has them: no layout conversion
+  // between oneDNN's convolutions. Same results up to float rounding; false runs NCHW throughout.
+  bool channel_blocks = true;
 };
 
 class BasicBlock : public Layer {

@@ -12,6 +12,7 @@ class CountingBackend final : public Backend {
  public:
   explicit CountingBackend(Backend& inner) : inner_(inner) {}
   std::map<std::string, int> calls;
+  std::map<std::string, int> block_calls;  // the calls given activations in channel blocks
   static std::vector<std::string> op_methods() {
     return {"fill", "copy", "unary", "binary", "where", "reduce", "argmax", "topk", "softmax", "softmax_backward", "matmul",
             "conv2d_forward", "conv2d_backward", "mixed_conv2d_forward", "mixed_conv2d_backward", "max_pool2d_forward", "max_pool2d_backward",
@@ -39,18 +40,20 @@ class CountingBackend final : public Backend {
   }
   void matmul(const Arg& a, const Arg& b, const Arg& c, double al, double be) override { ++calls["matmul"], inner_.matmul(a, b, c, al, be); }
   void conv2d_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& y, const Conv2dParams& p) override {
-    ++calls["conv2d_forward"], inner_.conv2d_forward(x, w, b, y, p);
+    ++calls["conv2d_forward"], block_calls["conv2d_forward"] += x.dim() == 5, inner_.conv2d_forward(x, w, b, y, p);
   }
   void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gb, const Conv2dParams& p) override {
-    ++calls["conv2d_backward"], inner_.conv2d_backward(gy, x, w, gx, gw, gb, p);
+    ++calls["conv2d_backward"], block_calls["conv2d_backward"] += x.dim() == 5, inner_.conv2d_backward(gy, x, w, gx, gw, gb, p);
   }
+  bool has_channel_blocks(DType t) const override { return inner_.has_channel_blocks(t); }
   bool has_mixed_conv2d(DType t) const override { return inner_.has_mixed_conv2d(t); }
   void mixed_conv2d_forward(const Arg& x, const Arg& m, const Arg& f, const Arg& y, const Conv2dParams& p) override {
-    ++calls["mixed_conv2d_forward"], inner_.mixed_conv2d_forward(x, m, f, y, p);
+    ++calls["mixed_conv2d_forward"], block_calls["mixed_conv2d_forward"] += x.dim() == 5, inner_.mixed_conv2d_forward(x, m, f, y, p);
   }
   void mixed_conv2d_backward(const Arg& gy, const Arg& x, const Arg& m, const Arg& f, const Arg& gx, const Arg& gm, const Arg& gf,
                              const Conv2dParams& p) override {
-    ++calls["mixed_conv2d_backward"], inner_.mixed_conv2d_backward(gy, x, m, f, gx, gm, gf, p);
+    ++calls["mixed_conv2d_backward"], block_calls["mixed_conv2d_backward"] += x.dim() == 5;
+    inner_.mixed_conv2d_backward(gy, x, m, f, gx, gm, gf, p);
   }
   void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& i, const Pool2dParams& p) override {
     ++calls["max_pool2d_forward"], inner_.max_pool2d_forward(x, y, i, p);
@@ -64,11 +67,13 @@ class CountingBackend final : public Backend {
   }
   void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& rm, const Arg& rv, bool t, double m, double e,
                           const Arg& y, const Arg& mean, const Arg& is) override {
-    ++calls["batch_norm_forward"], inner_.batch_norm_forward(x, w, b, rm, rv, t, m, e, y, mean, is);
+    ++calls["batch_norm_forward"], block_calls["batch_norm_forward"] += x.shape[3] > 1;
+    inner_.batch_norm_forward(x, w, b, rm, rv, t, m, e, y, mean, is);
   }
   void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& m, const Arg& is, const Arg& gx, const Arg& gw,
                            const Arg& gb) override {
-    ++calls["batch_norm_backward"], inner_.batch_norm_backward(gy, x, w, m, is, gx, gw, gb);
+    ++calls["batch_norm_backward"], block_calls["batch_norm_backward"] += x.shape[3] > 1;
+    inner_.batch_norm_backward(gy, x, w, m, is, gx, gw, gb);
   }
   void layer_norm_forward(const Arg& x, const Arg& w, const Arg& b, double e, const Arg& y, const Arg& m, const Arg& r) override {
     ++calls["layer_norm_forward"], inner_.layer_norm_forward(x, w, b, e, y, m, r);

@@ -1,10 +1,12 @@
 // ResNets: torchvision's state-dict names and shapes for ResNet-18/50, their eval-mode forward on
 // formula-filled weights against torchvision's (scripts/make_resnet_fixture.py), the CIFAR
-// ResNet-20/32/56 parameter counts of He et al., and the conv factory seeing every conv.
+// ResNet-20/32/56 parameter counts of He et al., the conv factory seeing every conv, and the
+// channel-blocks layout giving the NCHW network's outputs and gradients.
 #include <nlohmann/json.hpp>
 
 #include "core/rng.h"
 #include "core/safetensors.h"
+#include "models/padnet.h"
 #include "models/resnet.h"
 #include "tests/test_util.h"
 
@@ -86,6 +88,57 @@ TEST_CASE("the conv factory builds every conv and knows its role") {
   CHECK(roles[ConvRole::block] == 18);
   CHECK(roles[ConvRole::shortcut] == 2);
   CHECK_THROWS_AS(ResNet(ResNetConfig{"resnet19", 3, 10}), Error);
+}
+
+TEST_CASE("channel blocks hold channel c at [n, c/16, h, w, c%16]") {
+  Tensor x = randn({2, 32, 3, 4});
+  Tensor b = to_channel_blocks(x);
+  CHECK(b.shape() == Shape{2, 2, 3, 4, 16});
+  for (auto [n, c, h, w] : {std::tuple{0, 0, 0, 0}, {1, 17, 2, 3}, {0, 31, 1, 2}, {1, 15, 0, 1}})
+    CHECK(b.at<float>({n, c / 16, h, w, c % 16}) == x.at<float>({n, c, h, w}));
+  CHECK(from_channel_blocks(b).to_vector<float>() == x.to_vector<float>());
+  CHECK(channel_count(b) == 32);
+  CHECK_CLOSE(channel_means(b), mean(x, {2, 3}), 1e-6, 1e-6);
+  CHECK_THROWS_WITH_AS(to_channel_blocks(randn({2, 24, 3, 3})), doctest::Contains("multiple of 16"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(b, randn({24, 32, 3, 3})), doctest::Contains("multiple of 16"), Error);
+}
+
+// Training and evaluation steps of ResNet-20 (static, DY-Conv, PAD) with the stages in channel
+// blocks (the CPU default) and in NCHW: the same logits, gradients and running statistics up to
+// float32 rounding.
+TEST_CASE("ResNet in channel blocks equals ResNet in NCHW: logits, every gradient, running stats") {
+  REQUIRE(has_channel_blocks(zeros({1})));
+  DynamicConvOptions o;
+  o.kernels = 3, o.temperature = 2.0;
+  for (ConvKind kind : {ConvKind::static_conv, ConvKind::dynamic, ConvKind::pad}) {
+    CAPTURE(int(kind));
+    auto make = [&](bool blocks) {
+      manual_seed(5);
+      ResNetConfig c{"resnet20", 3, 10};
+      c.channel_blocks = blocks;
+      return ResNet(c, padnet_conv_factory(kind, o));
+    };
+    ResNet a = make(true), b = make(false);
+    Tensor x = randn({4, 3, 12, 12}), w = randn({4, 10});
+    Tensor ya = a.forward(x), yb = b.forward(x);
+    CHECK_CLOSE(ya, yb, 1e-4, 1e-5);
+    sum(ya * w).backward();
+    sum(yb * w).backward();
+    auto pa = a.named_parameters(), pb = b.named_parameters();
+    REQUIRE(pa.size() == pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) {
+      CAPTURE(pa[i].first);
+      CHECK_CLOSE(pa[i].second.grad(), pb[i].second.grad(), 1e-3, 1e-4);
+    }
+    auto ba = a.named_buffers(), bb = b.named_buffers();
+    for (size_t i = 0; i < ba.size(); ++i) {
+      CAPTURE(ba[i].first);
+      CHECK_CLOSE(ba[i].second.to(DType::f64), bb[i].second.to(DType::f64), 1e-5, 1e-6);
+    }
+    a.eval(), b.eval();
+    NoGradGuard ng;
+    CHECK_CLOSE(a.forward(x), b.forward(x), 1e-4, 1e-5);
+  }
 }
 
 }  // namespace cherry

@@ -33,8 +33,9 @@ SampleConv sample_conv(const Arg& x, const Arg& factors, const Arg& y, const Con
   s.N = f[1] * f[2] * f[3] * f[4];
   Conv2dParams q = p;
   q.groups = p.groups * s.B;
-  s.geo = geometry({1, s.B * x.shape[1], x.shape[2], x.shape[3]}, {s.B * f[1], f[2], f[3], f[4]},
-                   {1, s.B * y.shape[1], y.shape[2], y.shape[3]}, false, q);
+  // In channel blocks too the B samples are B*C/16 consecutive blocks: x is [1, B*C, H, W] nChw16c.
+  const Shape xs = nchw_shape(x), ys = nchw_shape(y);
+  s.geo = geometry({1, s.B * xs[1], xs[2], xs[3]}, {s.B * f[1], f[2], f[3], f[4]}, {1, s.B * ys[1], ys[2], ys[3]}, false, q);
   s.kernel = s.geo.w;
   if (s.kernel.size() == 5) s.kernel[0] = p.groups;  // else B = g = 1: one plain kernel
   return s;
@@ -193,8 +194,8 @@ void mixed_conv2d_forward_onednn(const Arg& x, const Arg& mix, const Arg& factor
     Prims& pr = prims_for(s.geo);
     stream st(cpu_engine());
     Scratch w = mixed_kernels(pr.fwd.weights_desc(), s, mix, factors, st);
-    In src(pr.fwd.src_desc(), plain_md(s.geo.x), x.data, st);
-    Out dst(pr.fwd.dst_desc(), plain_md(s.geo.y), y.data);
+    In src(pr.fwd.src_desc(), act_md(x, s.geo.x), x.data, st);
+    Out dst(pr.fwd.dst_desc(), act_md(y, s.geo.y), y.data);
     convolution_forward(pr.fwd).execute(st, {{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_WEIGHTS, w.mem}, {DNNL_ARG_DST, dst.mem}});
     dst.finish(st);
     st.wait();
@@ -207,18 +208,18 @@ void mixed_conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& mix, c
     const SampleConv s = sample_conv(x, factors, gy, p);
     Prims& pr = prims_for(s.geo);
     stream st(cpu_engine());
-    LazyIn diff_dst(plain_md(s.geo.y), gy.data);
+    LazyIn diff_dst(act_md(gy, s.geo.y), gy.data);
     if (gx.data) {
       const auto& pd = bwd_data_pd(pr, s.geo);
       Scratch w = mixed_kernels(pd.weights_desc(), s, mix, factors, st);
-      Out dsrc(pd.diff_src_desc(), plain_md(s.geo.x), gx.data);
+      Out dsrc(pd.diff_src_desc(), act_md(gx, s.geo.x), gx.data);
       convolution_backward_data(pd).execute(
           st, {{DNNL_ARG_DIFF_DST, diff_dst.get(pd.diff_dst_desc(), st)}, {DNNL_ARG_WEIGHTS, w.mem}, {DNNL_ARG_DIFF_SRC, dsrc.mem}});
       dsrc.finish(st);
     }
     if (gmix.data || gfactors.data) {
       const auto& pd = bwd_weights_pd(pr, s.geo);
-      In src(pd.src_desc(), plain_md(s.geo.x), x.data, st);
+      In src(pd.src_desc(), act_md(x, s.geo.x), x.data, st);
       Scratch dw(pd.diff_weights_desc());
       convolution_backward_weights(pd).execute(
           st, {{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_DIFF_DST, diff_dst.get(pd.diff_dst_desc(), st)}, {DNNL_ARG_DIFF_WEIGHTS, dw.mem}});

@@ -42,6 +42,10 @@ memory::desc plain_md(const memory::dims& d) {
   return memory::desc(d, dt::f32, d.size() == 1 ? tag::a : d.size() == 4 ? tag::nchw : tag::goihw);
 }
 
+Shape nchw_shape(const Arg& a) { return a.dim() == 5 ? Shape{a.shape[0], a.shape[1] * a.shape[4], a.shape[2], a.shape[3]} : a.shape; }
+
+memory::desc act_md(const Arg& a, const memory::dims& d) { return a.dim() == 5 ? memory::desc(d, dt::f32, tag::nChw16c) : plain_md(d); }
+
 Prims& prims_for(const Geometry& g) {
   static std::mutex mu;
   static std::map<Geometry, Prims> cache;
@@ -149,11 +153,11 @@ using namespace onednn;
 
 void conv2d_forward_onednn(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) {
   guarded("conv2d", [&] {
-    Geometry g = geometry(x.shape, w.shape, y.shape, bias.data != nullptr, p);
+    Geometry g = geometry(nchw_shape(x), w.shape, nchw_shape(y), bias.data != nullptr, p);
     Prims& pr = prims_for(g);
     stream s(cpu_engine());
-    In src(pr.fwd.src_desc(), plain_md(g.x), x.data, s), wei(pr.fwd.weights_desc(), plain_md(g.w), w.data, s);
-    Out dst(pr.fwd.dst_desc(), plain_md(g.y), y.data);
+    In src(pr.fwd.src_desc(), act_md(x, g.x), x.data, s), wei(pr.fwd.weights_desc(), plain_md(g.w), w.data, s);
+    Out dst(pr.fwd.dst_desc(), act_md(y, g.y), y.data);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_WEIGHTS, wei.mem}, {DNNL_ARG_DST, dst.mem}};
     std::optional<In> b;
     if (bias.data) args[DNNL_ARG_BIAS] = b.emplace(pr.fwd.bias_desc(), plain_md(g.b), bias.data, s).mem;
@@ -167,21 +171,21 @@ void conv2d_forward_onednn(const Arg& x, const Arg& w, const Arg& bias, const Ar
 void conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
                             const Conv2dParams& p) {
   guarded("conv2d_backward", [&] {
-    Geometry g = geometry(x.shape, w.shape, gy.shape, gbias.data != nullptr, p);
+    Geometry g = geometry(nchw_shape(x), w.shape, nchw_shape(gy), gbias.data != nullptr, p);
     Prims& pr = prims_for(g);
     stream s(cpu_engine());
-    LazyIn diff_dst(plain_md(g.y), gy.data);
+    LazyIn diff_dst(act_md(gy, g.y), gy.data);
     if (gx.data) {
       const auto& pd = bwd_data_pd(pr, g);
       In wei(pd.weights_desc(), plain_md(g.w), w.data, s);
-      Out dsrc(pd.diff_src_desc(), plain_md(g.x), gx.data);
+      Out dsrc(pd.diff_src_desc(), act_md(gx, g.x), gx.data);
       convolution_backward_data(pd).execute(
           s, {{DNNL_ARG_DIFF_DST, diff_dst.get(pd.diff_dst_desc(), s)}, {DNNL_ARG_WEIGHTS, wei.mem}, {DNNL_ARG_DIFF_SRC, dsrc.mem}});
       dsrc.finish(s);
     }
     if (gw.data || gbias.data) {
       const auto& pd = bwd_weights_pd(pr, g);
-      In src(pd.src_desc(), plain_md(g.x), x.data, s);
+      In src(pd.src_desc(), act_md(x, g.x), x.data, s);
       // oneDNN always computes the weight gradient; when only the bias is wanted it goes to scratch.
       std::optional<Scratch> unused_gw;
       if (!gw.data) unused_gw.emplace(plain_md(g.w));

@@ -48,6 +48,7 @@ class CpuBackend final : public Backend {
     use_onednn(x, w, gy, p) ? cpu::conv2d_backward_onednn(gy, x, w, gx, gw, gb, p) : cpu::conv2d_backward_im2col(gy, x, w, gx, gw, gb, p);
   }
 
+  bool has_channel_blocks(DType t) const override { return t == DType::f32; }  // oneDNN's nChw16c
   bool has_mixed_conv2d(DType t) const override { return t == DType::f32; }
   void mixed_conv2d_forward(const Arg& x, const Arg& mix, const Arg& f, const Arg& y, const Conv2dParams& p) override {
     cpu::mixed_conv2d_forward_onednn(x, mix, f, y, p);

@@ -13,10 +13,124 @@ namespace {
 template <class T> const T* opt(const Arg& a) { return a.data ? a.ptr<T>() : nullptr; }
 }  // namespace
 
-// x, y:(N,C,S) (S = H*W); w, b, running stats, mean, invstd:(C).
+namespace {
+// Channel blocks, x viewed as (N, C1, S, I) with channel c1*I + i: per-channel sums over (n, s),
+// one row of S*I values per (n, c1). Threads split the rows and keep their own sums, added in
+// thread order (deterministic for a thread count); C1 alone would leave threads idle (C1 = 1 at 16
+// channels).
+template <class T, class Row> std::vector<double> blocked_channel_sums(const Arg& x, int nsums, Row&& row) {
+  const int64_t N = x.shape[0], C1 = x.shape[1], I = x.shape[3], C = C1 * I;
+  const int threads = x.numel() >= 16384 ? omp_get_max_threads() : 1;
+  std::vector<double> part(size_t(threads * nsums * C), 0.0);
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t r = 0; r < N * C1; ++r) row(r, part.data() + size_t(omp_get_thread_num() * nsums * C) + (r % C1) * I);
+  std::vector<double> sums(size_t(nsums * C), 0.0);
+  for (int t = 0; t < threads; ++t)
+    for (size_t i = 0; i < sums.size(); ++i) sums[i] += part[size_t(t) * sums.size() + i];
+  return sums;
+}
+
+// y = x*scale[c] + shift[c] (or gx = a[c]*gy + b1[c]*x + b0[c]) over (N, C1, S, I) rows.
+template <class F> void blocked_rows(const Arg& x, F&& f) {
+  const int64_t N = x.shape[0], C1 = x.shape[1];
+#pragma omp parallel for schedule(static) if (x.numel() >= 16384)
+  for (int64_t r = 0; r < N * C1; ++r) f(r, (r % C1) * x.shape[3]);
+}
+
+template <class T>
+void batch_norm_forward_blocked(const Arg& x, const T* pw, const T* pb, const Arg& running_mean, const Arg& running_var,
+                                bool training, double momentum, double eps, const Arg& y, const Arg& mean, const Arg& invstd) {
+  const int64_t N = x.shape[0], C1 = x.shape[1], S = x.shape[2], I = x.shape[3], C = C1 * I, count = N * S;
+  const T* px = x.ptr<T>();
+  std::vector<double> mu(static_cast<size_t>(C)), var(static_cast<size_t>(C));
+  if (training) {
+    // C sums then C sums of squares about the mean: the two passes of the NCHW kernel.
+    std::vector<double> s = blocked_channel_sums<T>(x, 1, [&](int64_t r, double* acc) {
+      for (int64_t j = 0; j < S; ++j)
+#pragma omp simd
+        for (int64_t i = 0; i < I; ++i) acc[i] += double(px[(r * S + j) * I + i]);
+    });
+    for (int64_t c = 0; c < C; ++c) mu[c] = s[c] / double(count);
+    std::vector<double> ss = blocked_channel_sums<T>(x, 1, [&](int64_t r, double* acc) {
+      const double* m = mu.data() + (r % C1) * I;
+      for (int64_t j = 0; j < S; ++j)
+#pragma omp simd
+        for (int64_t i = 0; i < I; ++i) {
+          const double d = double(px[(r * S + j) * I + i]) - m[i];
+          acc[i] += d * d;
+        }
+    });
+    for (int64_t c = 0; c < C; ++c) {
+      var[c] = ss[c] / double(count);
+      mean.ptr<T>()[c] = T(mu[c]);
+      invstd.ptr<T>()[c] = T(1.0 / std::sqrt(var[c] + eps));
+      if (running_mean.data) {
+        T& rm = running_mean.ptr<T>()[c];
+        T& rv = running_var.ptr<T>()[c];
+        rm = T((1 - momentum) * double(rm) + momentum * mu[c]);
+        rv = T((1 - momentum) * double(rv) + momentum * var[c] * double(count) / double(count > 1 ? count - 1 : 1));
+      }
+    }
+  } else {
+    for (int64_t c = 0; c < C; ++c) mu[c] = double(running_mean.ptr<T>()[c]), var[c] = double(running_var.ptr<T>()[c]);
+  }
+  std::vector<T> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    scale[c] = T(1.0 / std::sqrt(var[c] + eps) * (pw ? double(pw[c]) : 1.0));
+    shift[c] = T((pb ? double(pb[c]) : 0.0) - mu[c] * double(scale[c]));
+  }
+  blocked_rows(x, [&](int64_t r, int64_t c0) {
+    const T *p = px + r * S * I, *sc = scale.data() + c0, *sh = shift.data() + c0;
+    T* q = y.ptr<T>() + r * S * I;
+    for (int64_t j = 0; j < S; ++j)
+#pragma omp simd
+      for (int64_t i = 0; i < I; ++i) q[j * I + i] = p[j * I + i] * sc[i] + sh[i];
+  });
+}
+
+template <class T>
+void batch_norm_backward_blocked(const Arg& gy, const Arg& x, const T* pw, const Arg& mean, const Arg& invstd, const Arg& gx,
+                                 const Arg& gw, const Arg& gb) {
+  const int64_t N = x.shape[0], C1 = x.shape[1], S = x.shape[2], I = x.shape[3], C = C1 * I;
+  const double count = double(N * S);
+  const T *px = x.ptr<T>(), *pg = gy.ptr<T>(), *pm = mean.ptr<T>();
+  // sums[c] = sum(gy), sums[C + c] = sum(gy * (x - mu)).
+  std::vector<double> sums = blocked_channel_sums<T>(x, 2, [&](int64_t r, double* acc) {
+    const T* m = pm + (r % C1) * I;
+    double* acc_gx = acc + C;
+    for (int64_t j = 0; j < S; ++j)
+#pragma omp simd
+      for (int64_t i = 0; i < I; ++i) {
+        const double g = double(pg[(r * S + j) * I + i]);
+        acc[i] += g;
+        acc_gx[i] += g * (double(px[(r * S + j) * I + i]) - double(m[i]));
+      }
+  });
+  std::vector<T> a(static_cast<size_t>(C)), b0(static_cast<size_t>(C)), b1(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    const double mu = pm[c], is = invstd.ptr<T>()[c], sum_g = sums[c], sum_gxhat = sums[C + c] * is;
+    const double k = (pw ? double(pw[c]) : 1.0) * is;
+    a[c] = T(k), b0[c] = T(-k / count * sum_g + k / count * mu * is * sum_gxhat), b1[c] = T(-k / count * is * sum_gxhat);
+    if (gw.data) gw.ptr<T>()[c] = T(sum_gxhat);
+    if (gb.data) gb.ptr<T>()[c] = T(sum_g);
+  }
+  blocked_rows(x, [&](int64_t r, int64_t c0) {
+    const T *p = px + r * S * I, *g = pg + r * S * I, *ak = a.data() + c0, *k0 = b0.data() + c0, *k1 = b1.data() + c0;
+    T* o = gx.ptr<T>() + r * S * I;
+    for (int64_t j = 0; j < S; ++j)
+#pragma omp simd
+      for (int64_t i = 0; i < I; ++i) o[j * I + i] = ak[i] * g[j * I + i] + k1[i] * p[j * I + i] + k0[i];
+  });
+}
+}  // namespace
+
+// x, y:(N,C1,S,I) (S = H*W): channel c1*I + i; I = 1 is NCHW, I > 1 channel blocks (ops.h).
+// w, b, running stats, mean, invstd:(C1*I).
 void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& running_mean, const Arg& running_var,
                         bool training, double momentum, double eps, const Arg& y, const Arg& mean, const Arg& invstd) {
   dispatch_floating(x.dtype, "batch_norm", [&]<class T>() {
+    if (x.shape[3] > 1)
+      return batch_norm_forward_blocked<T>(x, opt<T>(w), opt<T>(b), running_mean, running_var, training, momentum, eps, y, mean, invstd);
     const int64_t N = x.shape[0], C = x.shape[1], S = x.numel() / (N * C), count = N * S;
     const T* px = x.ptr<T>();
     T* py = y.ptr<T>();
@@ -68,6 +182,7 @@ void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& run
 void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& mean, const Arg& invstd,
                          const Arg& gx, const Arg& gw, const Arg& gb) {
   dispatch_floating(x.dtype, "batch_norm_backward", [&]<class T>() {
+    if (x.shape[3] > 1) return batch_norm_backward_blocked<T>(gy, x, opt<T>(w), mean, invstd, gx, gw, gb);
     const int64_t N = x.shape[0], C = x.shape[1], S = x.numel() / (N * C);
     const double count = double(N * S);
     const T *px = x.ptr<T>(), *pg = gy.ptr<T>(), *pw = opt<T>(w);

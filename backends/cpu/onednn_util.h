@@ -1,6 +1,6 @@
 // Shared by the oneDNN convolution files: the engine, primitive descriptors cached by geometry,
 // pooled scratch memory, and user-buffer <-> primitive-layout adapters. oneDNN picks its own
-// (blocked) layouts; we reorder from and to NCHW/OIHW.
+// (blocked) layouts; we reorder from and to NCHW/OIHW, or pass channel blocks (nChw16c) through.
 #pragma once
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -26,6 +26,10 @@ struct Geometry {
 Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, const Conv2dParams& p);
 
 memory::desc plain_md(const memory::dims& d);  // a / nchw / goihw by rank
+// An activation Arg's (N, C, H, W), and its layout as oneDNN sees it over dims d: nchw, or
+// nChw16c for channel blocks (5-D (N, C/16, H, W, 16)).
+Shape nchw_shape(const Arg& a);
+memory::desc act_md(const Arg& a, const memory::dims& d);
 
 struct Prims {
   convolution_forward::primitive_desc fwd;
