@@ -8,10 +8,13 @@ std::string version_string(const std::string& app);
 // Sets the OpenMP thread count (0 = leave the default) and checks that the loaded OpenBLAS is the
 // OpenMP build; returns a one-line description for the banner.
 std::string setup_runtime(int threads);
-// Re-executes the program with OMP_WAIT_POLICY=PASSIVE unless the user set a policy. With the
-// default (spinning) policy, OpenMP threads waiting at barriers spin against the data-loading
-// threads on the same cores: measured 4x slower training on 2 cores. libgomp reads the variable
-// when it loads, before main, hence the re-exec. Call first thing in main.
-void prefer_passive_openmp(char** argv);
+// Re-executes the program with GOMP_SPINCOUNT=3000 unless the user set it or OMP_WAIT_POLICY: a
+// thread waiting at an OpenMP barrier spins that long (tens of microseconds), then sleeps. libgomp's
+// default spin (300000) let waiting threads starve the data-loading threads on 2 cores (measured 4x
+// slower once); sleeping at once (PASSIVE) pays a futex wake-up per parallel region. On 2 cores,
+// DY-ResNet-20 with 2 threads: 3000 trained 459-484 img/s on CIFAR-10 where PASSIVE gave 370-418
+// (scripts in the README's performance notes). libgomp reads the variable when it loads, before
+// main, hence the re-exec. Call first thing in main.
+void prefer_short_openmp_spin(char** argv);
 
 }  // namespace cherry

@@ -8,7 +8,7 @@
 #include "core/error.h"
 
 int main(int argc, char** argv) {
-  cherry::prefer_passive_openmp(argv);
+  cherry::prefer_short_openmp_spin(argv);
   auto parsed = cherry::parse_finetune_options(argc, argv);
   if (std::holds_alternative<int>(parsed)) return std::get<int>(parsed);
   try {
