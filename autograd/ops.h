@@ -80,7 +80,8 @@ Tensor grouped_linear(const Tensor& x, const std::vector<int64_t>& group_sizes, 
 // --- convolution, pooling, normalisation (ops_nn.cpp) ---
 // Channel blocks: activations as (N, C/16, H, W, 16), channel c at [n, c/16, h, w, c%16] (oneDNN's
 // nChw16c, the layout its CPU convolutions compute in). conv2d, mixed_conv2d and batch_norm take a
-// 5-D input as channel blocks and return channel blocks; elementwise ops and reductions work on
+// 5-D input as channel blocks and return channel blocks (batch_norm when told: a 5-D tensor may
+// also be (N, C, D, H, W)); elementwise ops and reductions work on
 // them as on any tensor. Where has_channel_blocks (CPU f32) no layout conversion runs between
 // layers; elsewhere each of those ops converts to NCHW and back around a plain call.
 constexpr int64_t kChannelBlock = 16;
@@ -99,7 +100,8 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p);
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);
 // training: batch statistics (running stats updated in place when defined); else running stats.
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+                  const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                  bool channel_blocks = false);  // x in channel blocks
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps = 1e-5);  // last dim
 
 // --- indexing (ops_index.cpp); indices are i64 ---

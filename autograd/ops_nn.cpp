@@ -214,13 +214,13 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t oh, int64_t ow) {
 }
 
 Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum, double eps) {
-  if (convert_blocks(x_in))
+                  const Tensor& running_var, bool training, double momentum, double eps, bool blocked) {
+  if (blocked && !has_channel_blocks(x_in))
     return to_channel_blocks(batch_norm(from_channel_blocks(x_in), weight, bias, running_mean, running_var, training, momentum, eps));
   check_floating(x_in, "batch_norm");
   CHERRY_CHECK(x_in.dim() >= 2, "batch_norm", "input must be (N,C,...), got ", x_in.describe());
-  const bool blocked = x_in.dim() == 5;
-  if (blocked) CHERRY_CHECK(x_in.size(4) == kChannelBlock, "batch_norm", "a 5-D input is in channel blocks (N, C/16, H, W, 16), got ", x_in.describe());
+  if (blocked)
+    CHERRY_CHECK(x_in.dim() == 5 && x_in.size(4) == kChannelBlock, "batch_norm", "channel blocks are (N, C/16, H, W, 16), got ", x_in.describe());
   const int64_t inner = blocked ? kChannelBlock : 1, C1 = x_in.size(1), C = C1 * inner;
   for (const Tensor* t : {&weight, &bias, &running_mean, &running_var})
     if (t->defined()) CHERRY_CHECK(t->dim() == 1 && t->size(0) == C, "batch_norm", "parameter ", t->describe(), " for ", C, " channels");

@@ -21,7 +21,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     NoGradGuard ng;
     num_batches_tracked.add_(ones({}, DType::i64, num_batches_tracked.device()));
   }
-  return batch_norm(x, weight, bias, running_mean, running_var, training(), momentum_, eps_);
+  return batch_norm(x, weight, bias, running_mean, running_var, training(), momentum_, eps_, x.dim() == 5);
 }
 
 std::string BatchNorm2d::extra_repr() const { return cat(c_, ", eps=", eps_, ", momentum=", momentum_, ", affine=", weight.defined()); }

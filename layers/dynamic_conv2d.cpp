@@ -103,7 +103,7 @@ Tensor DynamicConv2d::forward_kmix(const Tensor& x, const Tensor& pi) {
   const int64_t B = x.size(0), F = mix.size(1), O = conv_.out_channels;
   Shape ws = weight_shape();
   ws[0] *= F;
-  Tensor y = conv2d(x, factors.view(ws), {}, conv_.params());  // [B, F*O, H', W']
+  Tensor y = conv2d(x, factors.view(ws), {}, conv_.params());  // [B, F*O, H', W'] (or in channel blocks)
   const int64_t H = y.size(2), W = y.size(3);
   Tensor out = matmul(mix.view({B, 1, F}), y.view({B, F, O * H * W}));  // in channel blocks too (O % 16 == 0)
   Shape os = y.shape();

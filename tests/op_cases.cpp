@@ -154,13 +154,15 @@ std::vector<OpCase> op_cases() {
   c.push_back({"batch_norm_train_channel_blocks", {N({4, 2, 3, 2, 16}), P({32}), N({32})},
                [](const V& x) {
                  Tensor rm = zeros({32}, x[0].dtype(), x[0].device()), rv = ones({32}, x[0].dtype(), x[0].device());
-                 return batch_norm(x[0], x[1], x[2], rm, rv, true, 0.1, 1e-5);
+                 return batch_norm(x[0], x[1], x[2], rm, rv, true, 0.1, 1e-5, true);
                }});
   c.push_back({"batch_norm_eval_channel_blocks", {N({2, 1, 2, 3, 16}), P({16}), N({16})},
                [](const V& x) {
                  Tensor rm = full({16}, 0.2, x[0].dtype(), x[0].device()), rv = full({16}, 1.3, x[0].dtype(), x[0].device());
-                 return batch_norm(x[0], x[1], x[2], rm, rv, false);
+                 return batch_norm(x[0], x[1], x[2], rm, rv, false, 0.1, 1e-5, true);
                }});
+  c.push_back({"batch_norm_train_5d_volumetric", {N({2, 3, 2, 3, 16}), P({3}), N({3})},
+               [](const V& x) { return batch_norm(x[0], x[1], x[2], {}, {}, true); }});
   c.push_back({"channel_means_channel_blocks", {N({2, 2, 3, 4, 16})}, [](const V& x) { return channel_means(x[0]); }});
   c.push_back({"channel_blocks_round_trip", {N({2, 32, 3, 2})},
                [](const V& x) { return from_channel_blocks(to_channel_blocks(x[0]) * to_channel_blocks(x[0])); }});

@@ -103,15 +103,17 @@ TEST_CASE("channel blocks hold channel c at [n, c/16, h, w, c%16]") {
   CHECK_THROWS_WITH_AS(conv2d(b, randn({24, 32, 3, 3})), doctest::Contains("multiple of 16"), Error);
 }
 
-// Training and evaluation steps of ResNet-20 (static, DY-Conv, PAD) with the stages in channel
-// blocks (the CPU default) and in NCHW: the same logits, gradients and running statistics up to
-// float32 rounding.
+// Training and evaluation steps of ResNet-20 (static, DY-Conv grouped and kmix, PAD) with the
+// stages in channel blocks (the CPU default) and in NCHW: the same logits, gradients and running
+// statistics up to float32 rounding.
 TEST_CASE("ResNet in channel blocks equals ResNet in NCHW: logits, every gradient, running stats") {
   REQUIRE(has_channel_blocks(zeros({1})));
-  DynamicConvOptions o;
-  o.kernels = 3, o.temperature = 2.0;
-  for (ConvKind kind : {ConvKind::static_conv, ConvKind::dynamic, ConvKind::pad}) {
+  for (auto [kind, impl] : {std::pair{ConvKind::static_conv, DynamicConvImpl::grouped}, {ConvKind::dynamic, DynamicConvImpl::grouped},
+                            {ConvKind::dynamic, DynamicConvImpl::kmix}, {ConvKind::pad, DynamicConvImpl::grouped}}) {
     CAPTURE(int(kind));
+    CAPTURE(int(impl));
+    DynamicConvOptions o;
+    o.kernels = 3, o.temperature = 2.0, o.impl = impl;
     auto make = [&](bool blocks) {
       manual_seed(5);
       ResNetConfig c{"resnet20", 3, 10};

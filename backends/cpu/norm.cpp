@@ -11,14 +11,12 @@ namespace cherry::cpu {
 
 namespace {
 template <class T> const T* opt(const Arg& a) { return a.data ? a.ptr<T>() : nullptr; }
-}  // namespace
 
-namespace {
 // Channel blocks, x viewed as (N, C1, S, I) with channel c1*I + i: per-channel sums over (n, s),
 // one row of S*I values per (n, c1). Threads split the rows and keep their own sums, added in
 // thread order (deterministic for a thread count); C1 alone would leave threads idle (C1 = 1 at 16
 // channels).
-template <class T, class Row> std::vector<double> blocked_channel_sums(const Arg& x, int nsums, Row&& row) {
+template <class Row> std::vector<double> blocked_channel_sums(const Arg& x, int nsums, Row&& row) {
   const int64_t N = x.shape[0], C1 = x.shape[1], I = x.shape[3], C = C1 * I;
   const int threads = x.numel() >= 16384 ? omp_get_max_threads() : 1;
   std::vector<double> part(size_t(threads * nsums * C), 0.0);
@@ -48,7 +46,7 @@ void batch_norm_forward_blocked(const Arg& x, const T* pw, const T* pb, const Ar
     // About a shift near the mean, in double, E[d^2] - E[d]^2 does not cancel as E[x^2] - mu^2 can.
     std::vector<double> k(static_cast<size_t>(C));
     for (int64_t c = 0; c < C; ++c) k[c] = double(px[(c / I) * S * I + c % I]);
-    std::vector<double> s = blocked_channel_sums<T>(x, 2, [&](int64_t r, double* acc) {
+    std::vector<double> s = blocked_channel_sums(x, 2, [&](int64_t r, double* acc) {
       const double* kr = k.data() + (r % C1) * I;
       double* acc2 = acc + C;
       for (int64_t j = 0; j < S; ++j)
@@ -95,7 +93,7 @@ void batch_norm_backward_blocked(const Arg& gy, const Arg& x, const T* pw, const
   const double count = double(N * S);
   const T *px = x.ptr<T>(), *pg = gy.ptr<T>(), *pm = mean.ptr<T>();
   // sums[c] = sum(gy), sums[C + c] = sum(gy * (x - mu)).
-  std::vector<double> sums = blocked_channel_sums<T>(x, 2, [&](int64_t r, double* acc) {
+  std::vector<double> sums = blocked_channel_sums(x, 2, [&](int64_t r, double* acc) {
     const T* m = pm + (r % C1) * I;
     double* acc_gx = acc + C;
     for (int64_t j = 0; j < S; ++j)
