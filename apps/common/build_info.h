@@ -12,8 +12,8 @@ std::string setup_runtime(int threads);
 // thread waiting at an OpenMP barrier spins that long (tens of microseconds), then sleeps. libgomp's
 // default spin (300000) let waiting threads starve the data-loading threads on 2 cores (measured 4x
 // slower once); sleeping at once (PASSIVE) pays a futex wake-up per parallel region. On 2 cores,
-// DY-ResNet-20 with 2 threads: 3000 trained 459-484 img/s on CIFAR-10 where PASSIVE gave 370-418
-// (scripts in the README's performance notes). libgomp reads the variable when it loads, before
+// `train_resnet --conv dynamic --dataset cifar10 --max-steps 40 --threads 2`, settings alternated:
+// 459-484 img/s with 3000, 370-418 with PASSIVE. libgomp reads the variable when it loads, before
 // main, hence the re-exec. Call first thing in main.
 void prefer_short_openmp_spin(char** argv);
 
