@@ -33,8 +33,8 @@ Shape conv_output_shape(const Tensor& x, const Shape& ws, const Conv2dParams& p,
   return {x.size(0), O, OH, OW};
 }
 
-// Channel blocks on a backend without them: the op on the plain layout, converted around.
-bool convert_blocks(const Tensor& x) { return x.dim() == 5 && !be(x).has_channel_blocks(x.dtype()); }
+// Channel blocks on a backend without them: op on the plain layout, converted around.
+template <class Op> Tensor via_nchw(const Tensor& x, Op&& op) { return to_channel_blocks(op(from_channel_blocks(x))); }
 }  // namespace
 
 bool has_channel_blocks(const Tensor& x) { return be(x).has_channel_blocks(x.dtype()); }
@@ -69,7 +69,7 @@ Tensor per_channel(const Tensor& v, const Tensor& like) {
 }
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const Conv2dParams& p) {
-  if (convert_blocks(x_in)) return to_channel_blocks(conv2d(from_channel_blocks(x_in), w_in, bias, p));
+  if (x_in.dim() == 5 && !has_channel_blocks(x_in)) return via_nchw(x_in, [&](const Tensor& x) { return conv2d(x, w_in, bias, p); });
   check_same(x_in, w_in, "conv2d");
   check_dim(w_in, 4, "conv2d", "weight");
   const Shape ys = conv_output_shape(x_in, w_in.shape(), p, "conv2d");
@@ -129,7 +129,8 @@ void mixed_conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& mix,
 }  // namespace
 
 Tensor mixed_conv2d(const Tensor& x_in, const Tensor& mix_in, const Tensor& f_in, const Conv2dParams& p) {
-  if (convert_blocks(x_in)) return to_channel_blocks(mixed_conv2d(from_channel_blocks(x_in), mix_in, f_in, p));
+  if (x_in.dim() == 5 && !has_channel_blocks(x_in))
+    return via_nchw(x_in, [&](const Tensor& x) { return mixed_conv2d(x, mix_in, f_in, p); });
   check_same(x_in, mix_in, "mixed_conv2d");
   check_same(x_in, f_in, "mixed_conv2d");
   check_dim(mix_in, 2, "mixed_conv2d", "mix");
@@ -216,7 +217,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t oh, int64_t ow) {
 Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, bool training, double momentum, double eps, bool blocked) {
   if (blocked && !has_channel_blocks(x_in))
-    return to_channel_blocks(batch_norm(from_channel_blocks(x_in), weight, bias, running_mean, running_var, training, momentum, eps));
+    return via_nchw(x_in, [&](const Tensor& x) { return batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps); });
   check_floating(x_in, "batch_norm");
   CHERRY_CHECK(x_in.dim() >= 2, "batch_norm", "input must be (N,C,...), got ", x_in.describe());
   if (blocked)

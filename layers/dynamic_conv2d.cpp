@@ -70,10 +70,10 @@ Tensor per_sample_conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& 
   ws[0] *= B;
   Conv2dParams p = conv.params();
   p.groups = conv.groups * B;
-  Shape one = x.shape(), out;
+  Shape one = x.shape();
   one[0] = 1, one[1] *= B;
   Tensor y = conv2d(x.contiguous().view(one), w.view(ws), {}, p);
-  out = y.shape();
+  Shape out = y.shape();
   out[0] = B, out[1] /= B;
   return y.view(out);
 }

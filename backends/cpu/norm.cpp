@@ -2,6 +2,8 @@
 #include <omp.h>
 
 #include <cmath>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "backends/cpu/cpu_backend.h"
@@ -11,6 +13,40 @@ namespace cherry::cpu {
 
 namespace {
 template <class T> const T* opt(const Arg& a) { return a.data ? a.ptr<T>() : nullptr; }
+
+// The per-channel arithmetic of both layouts. Training: channel c's batch mean and invstd are
+// stored and the running stats updated (unbiased variance).
+template <class T>
+void store_batch_stats(int64_t c, double mu, double var, int64_t count, double momentum, double eps, const Arg& mean,
+                       const Arg& invstd, const Arg& running_mean, const Arg& running_var) {
+  mean.ptr<T>()[c] = T(mu);
+  invstd.ptr<T>()[c] = T(1.0 / std::sqrt(var + eps));
+  if (!running_mean.data) return;
+  T& rm = running_mean.ptr<T>()[c];
+  T& rv = running_var.ptr<T>()[c];
+  rm = T((1 - momentum) * double(rm) + momentum * mu);
+  rv = T((1 - momentum) * double(rv) + momentum * var * double(count) / double(count > 1 ? count - 1 : 1));
+}
+
+// y = x*scale + shift for channel c.
+template <class T> std::pair<T, T> scale_shift(int64_t c, double mu, double var, double eps, const T* pw, const T* pb) {
+  const T scale = T(1.0 / std::sqrt(var + eps) * (pw ? double(pw[c]) : 1.0));
+  return {scale, T((pb ? double(pb[c]) : 0.0) - mu * double(scale))};
+}
+
+// Backward for channel c from sum(gy) and sum(gy*(x-mu)): gx = a*gy + b1*x + b0, i.e.
+// gx = k*gy - k/M*sum_g - k/M*xhat*sum_gxhat with k = w*invstd, xhat = (x-mu)*invstd; writes gw, gb.
+template <class T> struct GradCoeffs {
+  T a, b0, b1;
+};
+template <class T>
+GradCoeffs<T> grad_coeffs(int64_t c, double mu, double is, double sum_g, double sum_gx, double count, const T* pw, const Arg& gw,
+                          const Arg& gb) {
+  const double sum_gxhat = sum_gx * is, k = (pw ? double(pw[c]) : 1.0) * is;
+  if (gw.data) gw.ptr<T>()[c] = T(sum_gxhat);
+  if (gb.data) gb.ptr<T>()[c] = T(sum_g);
+  return {T(k), T(-k / count * sum_g + k / count * mu * is * sum_gxhat), T(-k / count * is * sum_gxhat)};
+}
 
 // Channel blocks, x viewed as (N, C1, S, I) with channel c1*I + i: per-channel sums over (n, s),
 // one row of S*I values per (n, c1). Threads split the rows and keep their own sums, added in
@@ -60,23 +96,13 @@ void batch_norm_forward_blocked(const Arg& x, const T* pw, const T* pb, const Ar
       const double md = s[c] / double(count);
       mu[c] = k[c] + md;
       var[c] = std::max(0.0, s[C + c] / double(count) - md * md);
-      mean.ptr<T>()[c] = T(mu[c]);
-      invstd.ptr<T>()[c] = T(1.0 / std::sqrt(var[c] + eps));
-      if (running_mean.data) {
-        T& rm = running_mean.ptr<T>()[c];
-        T& rv = running_var.ptr<T>()[c];
-        rm = T((1 - momentum) * double(rm) + momentum * mu[c]);
-        rv = T((1 - momentum) * double(rv) + momentum * var[c] * double(count) / double(count > 1 ? count - 1 : 1));
-      }
+      store_batch_stats<T>(c, mu[c], var[c], count, momentum, eps, mean, invstd, running_mean, running_var);
     }
   } else {
     for (int64_t c = 0; c < C; ++c) mu[c] = double(running_mean.ptr<T>()[c]), var[c] = double(running_var.ptr<T>()[c]);
   }
   std::vector<T> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; ++c) {
-    scale[c] = T(1.0 / std::sqrt(var[c] + eps) * (pw ? double(pw[c]) : 1.0));
-    shift[c] = T((pb ? double(pb[c]) : 0.0) - mu[c] * double(scale[c]));
-  }
+  for (int64_t c = 0; c < C; ++c) std::tie(scale[c], shift[c]) = scale_shift(c, mu[c], var[c], eps, pw, pb);
   blocked_rows(x, [&](int64_t r, int64_t c0) {
     const T *p = px + r * S * I, *sc = scale.data() + c0, *sh = shift.data() + c0;
     T* q = y.ptr<T>() + r * S * I;
@@ -106,11 +132,8 @@ void batch_norm_backward_blocked(const Arg& gy, const Arg& x, const T* pw, const
   });
   std::vector<T> a(static_cast<size_t>(C)), b0(static_cast<size_t>(C)), b1(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; ++c) {
-    const double mu = pm[c], is = invstd.ptr<T>()[c], sum_g = sums[c], sum_gxhat = sums[C + c] * is;
-    const double k = (pw ? double(pw[c]) : 1.0) * is;
-    a[c] = T(k), b0[c] = T(-k / count * sum_g + k / count * mu * is * sum_gxhat), b1[c] = T(-k / count * is * sum_gxhat);
-    if (gw.data) gw.ptr<T>()[c] = T(sum_gxhat);
-    if (gb.data) gb.ptr<T>()[c] = T(sum_g);
+    const GradCoeffs<T> k = grad_coeffs(c, double(pm[c]), double(invstd.ptr<T>()[c]), sums[c], sums[C + c], count, pw, gw, gb);
+    a[c] = k.a, b0[c] = k.b0, b1[c] = k.b1;
   }
   blocked_rows(x, [&](int64_t r, int64_t c0) {
     const T *p = px + r * S * I, *g = pg + r * S * I, *ak = a.data() + c0, *k0 = b0.data() + c0, *k1 = b1.data() + c0;
@@ -151,21 +174,12 @@ void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& run
           for (int64_t i = 0; i < S; ++i) ss += (double(p[i]) - mu) * (double(p[i]) - mu);
         }
         var = ss / double(count);
-        mean.ptr<T>()[c] = T(mu);
-        invstd.ptr<T>()[c] = T(1.0 / std::sqrt(var + eps));
-        if (running_mean.data) {
-          T& rm = running_mean.ptr<T>()[c];
-          T& rv = running_var.ptr<T>()[c];
-          rm = T((1 - momentum) * double(rm) + momentum * mu);
-          rv = T((1 - momentum) * double(rv) + momentum * var * double(count) / double(count > 1 ? count - 1 : 1));
-        }
+        store_batch_stats<T>(c, mu, var, count, momentum, eps, mean, invstd, running_mean, running_var);
       } else {
         mu = double(running_mean.ptr<T>()[c]);
         var = double(running_var.ptr<T>()[c]);
       }
-      const double is = 1.0 / std::sqrt(var + eps);
-      const T scale = T(is * (pw ? double(pw[c]) : 1.0));
-      const T shift = T((pb ? double(pb[c]) : 0.0) - mu * double(scale));
+      const auto [scale, shift] = scale_shift(c, mu, var, eps, pw, pb);
       for (int64_t n = 0; n < N; ++n) {
         const T* p = px + (n * C + c) * S;
         T* q = py + (n * C + c) * S;
@@ -197,10 +211,7 @@ void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& m
           sum_gx += double(g[i]) * (double(p[i]) - mu);
         }
       }
-      const double sum_gxhat = sum_gx * is;
-      const double k = (pw ? double(pw[c]) : 1.0) * is;
-      // gx = k*gy - k/M*sum_g - k/M*xhat*sum_gxhat, with xhat = (x-mu)*is
-      const T a = T(k), b0 = T(-k / count * sum_g + k / count * mu * is * sum_gxhat), b1 = T(-k / count * is * sum_gxhat);
+      const auto [a, b0, b1] = grad_coeffs(c, mu, is, sum_g, sum_gx, count, pw, gw, gb);
       for (int64_t n = 0; n < N; ++n) {
         const T* p = px + (n * C + c) * S;
         const T* g = pg + (n * C + c) * S;
@@ -208,8 +219,6 @@ void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& m
 #pragma omp simd
         for (int64_t i = 0; i < S; ++i) o[i] = a * g[i] + b1 * p[i] + b0;
       }
-      if (gw.data) gw.ptr<T>()[c] = T(sum_gxhat);
-      if (gb.data) gb.ptr<T>()[c] = T(sum_g);
     }
   });
 }
