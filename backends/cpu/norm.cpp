@@ -179,7 +179,9 @@ void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& run
         mu = double(running_mean.ptr<T>()[c]);
         var = double(running_var.ptr<T>()[c]);
       }
-      const auto [scale, shift] = scale_shift(c, mu, var, eps, pw, pb);
+      // Plain copies, not structured bindings: clang 14 cannot capture those into OpenMP regions.
+      const std::pair<T, T> ss = scale_shift(c, mu, var, eps, pw, pb);
+      const T scale = ss.first, shift = ss.second;
       for (int64_t n = 0; n < N; ++n) {
         const T* p = px + (n * C + c) * S;
         T* q = py + (n * C + c) * S;
@@ -211,7 +213,8 @@ void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& m
           sum_gx += double(g[i]) * (double(p[i]) - mu);
         }
       }
-      const auto [a, b0, b1] = grad_coeffs(c, mu, is, sum_g, sum_gx, count, pw, gw, gb);
+      const GradCoeffs<T> k = grad_coeffs(c, mu, is, sum_g, sum_gx, count, pw, gw, gb);
+      const T a = k.a, b0 = k.b0, b1 = k.b1;
       for (int64_t n = 0; n < N; ++n) {
         const T* p = px + (n * C + c) * S;
         const T* g = pg + (n * C + c) * S;
