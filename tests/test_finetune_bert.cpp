@@ -97,6 +97,50 @@ TEST_CASE("finetune_bert: PAD-MoE resumes bit for bit across IMP, and its audit 
   }
 }
 
+TEST_CASE("finetune_bert: a run killed after its last checkpoint resumes with logs equal to the uninterrupted run's") {
+  test::TempDir tmp;
+  const std::string a = tmp.file("uninterrupted"), b = tmp.file("killed"), saved = tmp.file("saved_checkpoints");
+  FinetuneOptions o = tiny_bert(a);
+  o.ffn = "pad", o.experts = 4, o.top_k = 2, o.imp_after = 3;
+  run_finetune_bert(o);
+  // The killed run: checkpoint at step 2, then logs and IMP (at step 3) up to step 5, whose checkpoint
+  // is lost, and a metrics line cut short by the kill.
+  FinetuneOptions part = o;
+  part.run_dir = b, part.max_steps = 2;
+  run_finetune_bert(part);
+  fs::copy(b + "/checkpoints", saved);
+  part.overwrite = false, part.resume = "auto", part.max_steps = 5;
+  run_finetune_bert(part);
+  fs::remove_all(b + "/checkpoints");
+  fs::rename(saved, b + "/checkpoints");
+  std::ofstream(b + "/metrics.jsonl", std::ios::app) << "{\"step\":6,\"epo";
+  REQUIRE(jsonl(b + "/imp.jsonl").size() == 2);
+
+  FinetuneOptions rest = o;
+  rest.run_dir = b, rest.overwrite = false, rest.resume = "auto";
+  CHECK(run_finetune_bert(rest).steps == 8);
+  auto steps_and_losses = [](const std::string& dir) {
+    std::vector<std::pair<int64_t, double>> out;
+    for (const auto& r : jsonl(dir + "/metrics.jsonl")) out.emplace_back(r.at("step").get<int64_t>(), r.at("loss").get<double>());
+    return out;
+  };
+  CHECK(steps_and_losses(b) == steps_and_losses(a));
+  CHECK(jsonl(b + "/imp.jsonl") == jsonl(a + "/imp.jsonl"));
+  auto dyn_a = jsonl(a + "/dynamic.jsonl"), dyn_b = jsonl(b + "/dynamic.jsonl");
+  REQUIRE(dyn_b.size() == dyn_a.size());
+  for (size_t i = 0; i < dyn_a.size(); ++i) CHECK(dyn_b[i].at("step") == dyn_a[i].at("step"));
+  // summary.csv: the step-2 evaluation of the first part stays (it happened before the checkpoint);
+  // the lost step-5 one goes.
+  auto rows = [](const std::string& dir) {
+    std::vector<std::string> out;
+    std::ifstream f(dir + "/summary.csv");
+    for (std::string line; std::getline(f, line);) out.push_back(line.substr(0, line.find(',', line.find(',') + 1)));  // epoch,step
+    return out;
+  };
+  CHECK(rows(a) == std::vector<std::string>{"epoch,step", "1,4", "2,8"});
+  CHECK(rows(b) == std::vector<std::string>{"epoch,step", "1,2", "1,4", "2,8"});
+}
+
 TEST_CASE("finetune_bert: PAD-MoE --export-deploy folds to the same logits and the stored count the model reports") {
   test::TempDir tmp;
   FinetuneOptions o = tiny_bert(tmp.file("deploy"));

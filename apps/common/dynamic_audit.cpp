@@ -52,7 +52,7 @@ nlohmann::json dynamic_layer_stats(const NamedPadLayers& layers) {
   return {{"kappa", entries ? double(dynamic) / double(entries) : 0.0}, {"layers", out}};
 }
 
-nlohmann::json imp_iteration_json(const ImpIteration& it, const ImpOptions& o) {
+nlohmann::json imp_iteration_json(const ImpIteration& it, const ImpOptions& o, int64_t step) {
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : it.layers)
     layers.push_back({{"name", l.name}, {"entries", l.entries}, {"dynamic", l.dynamic}, {"kappa", l.kappa}, {"flips", l.flips},
@@ -61,7 +61,7 @@ nlohmann::json imp_iteration_json(const ImpIteration& it, const ImpOptions& o) {
           {"threshold", it.threshold}, {"log10_lo", it.log10_lo}, {"log10_hi", it.log10_hi}, {"layers", layers},
           {"iterations", o.iterations}, {"scorer", o.scorer == ImpScorer::grad ? "grad" : o.scorer == ImpScorer::random ? "random" : "magnitude"},
           {"scope", o.scope == ImpScope::global ? "global" : "layer"}, {"schedule", o.schedule == ImpSchedule::exponential ? "exp" : "linear"},
-          {"batches", o.batches}};
+          {"batches", o.batches}, {"step", step}};
 }
 
 }  // namespace cherry

@@ -18,6 +18,7 @@ inline constexpr double kCollapseThreshold = 0.99;
 // with the attention statistics (DY-Conv) or routing statistics (MoE: tokens per expert, dead
 // experts, router entropy, balance loss) of each layer's last forward pass.
 nlohmann::json dynamic_layer_stats(const NamedPadLayers& layers);
-nlohmann::json imp_iteration_json(const ImpIteration& it, const ImpOptions& o);  // with the settings that produced it
+// With the settings that produced it and the number of training steps done before it ran.
+nlohmann::json imp_iteration_json(const ImpIteration& it, const ImpOptions& o, int64_t step);
 
 }  // namespace cherry

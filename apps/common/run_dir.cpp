@@ -1,8 +1,12 @@
 #include "apps/common/run_dir.h"
 
 #include <chrono>
+#include <algorithm>
+#include <charconv>
 #include <ctime>
 #include <filesystem>
+#include <iterator>
+#include <optional>
 #include <sstream>
 
 #include "apps/common/atomic_file.h"
@@ -72,6 +76,72 @@ void RunDir::append_summary(const std::vector<std::pair<std::string, std::string
   }
   summary_ << "\n";
   summary_.flush();
+}
+
+namespace {
+
+// The file's complete lines: a last line without its newline was cut short by a kill and is left out.
+std::vector<std::string> complete_lines(const std::string& path, int64_t& dropped) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> lines;
+  size_t begin = 0;
+  for (size_t end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1) lines.push_back(text.substr(begin, end - begin));
+  if (begin < text.size()) ++dropped;
+  return lines;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
+}
+
+std::optional<int64_t> integer(const std::string& s) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+int64_t RunDir::rewind(const std::function<bool(const std::string& file, int64_t step)>& keep) {
+  jsonl_.clear();  // closed; reopened (appending) on next use
+  summary_.close();
+  int64_t dropped = 0;
+  for (const auto& entry : fs::directory_iterator(path_)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || entry.path().extension() != ".jsonl") continue;
+    std::vector<std::string> kept;
+    for (const auto& line : complete_lines(entry.path().string(), dropped)) {
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      const bool after = j.is_object() && j.contains("step") && j["step"].is_number_integer() && !keep(name, j["step"].get<int64_t>());
+      if (j.is_object() && !after) kept.push_back(line);
+      else ++dropped;
+    }
+    write_file_atomic(entry.path().string(), joined(kept));
+  }
+  const std::string csv = file("summary.csv");
+  std::vector<std::string> rows = complete_lines(csv, dropped), kept;
+  const auto step_col = size_t(std::find(summary_columns_.begin(), summary_columns_.end(), "step") - summary_columns_.begin());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::vector<std::string> cells;
+    std::stringstream ss(rows[i]);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    if (i == 0 || step_col >= cells.size()) {  // the header, or a row without a step
+      kept.push_back(rows[i]);
+      continue;
+    }
+    const std::optional<int64_t> step = integer(cells[step_col]);
+    if (step && keep("summary.csv", *step)) kept.push_back(rows[i]);
+    else ++dropped;
+  }
+  if (fs::exists(csv)) write_file_atomic(csv, joined(kept));
+  if (kept.empty()) summary_columns_.clear();  // the header is written again
+  summary_.open(csv, std::ios::out | std::ios::app);
+  CHERRY_CHECK(summary_.good(), "run-dir", "cannot write ", csv);
+  return dropped;
 }
 
 }  // namespace cherry

@@ -3,6 +3,7 @@
 // default), refusing to reuse a non-empty folder unless overwriting or resuming.
 #pragma once
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -26,6 +27,11 @@ class RunDir {
   void append_jsonl(const std::string& name, const nlohmann::json& j);
   // summary.csv: the header is written once; rows keep the header's column order.
   void append_summary(const std::vector<std::pair<std::string, std::string>>& row);
+  // Resuming: drops the records a killed run wrote after the checkpoint being resumed, so the logs
+  // read as one uninterrupted run. Each *.jsonl record and summary.csv row with a "step" is kept
+  // when keep(file name, step) says so; records without one are kept; lines cut short by the kill
+  // go. Returns how many records went.
+  int64_t rewind(const std::function<bool(const std::string& file, int64_t step)>& keep);
 
  private:
   std::string path_;

@@ -79,6 +79,13 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
     } else {
       std::printf("no checkpoint in %s yet: starting from scratch\n", run.checkpoints().c_str());
     }
+    // Logs of step s are written after its update and before its checkpoint; IMP (imp.jsonl) runs
+    // before the next update, after that checkpoint, so resuming from s runs it again.
+    const int64_t at = st.step;
+    const int64_t dropped = run.rewind([at](const std::string& file, int64_t step) { return file == "imp.jsonl" ? step < at : step <= at; });
+    if (dropped > 0)
+      std::printf("dropped %lld log records the interrupted run wrote after step %lld\n", static_cast<long long>(dropped),
+                  static_cast<long long>(at));
   }
   if (!o.init_from.empty()) {
     LoadReport r = model.load_state_dict(weights_from(o.init_from), false);

@@ -271,7 +271,7 @@ class BertTask final : public TrainTask {
     model_->zero_grad();
     model_->train();
     for (const auto& it : report) {
-      run_->append_jsonl("imp.jsonl", imp_iteration_json(it, io));
+      run_->append_jsonl("imp.jsonl", imp_iteration_json(it, io, step));
       std::printf("  IMP %lld/%lld at step %lld (%s, %s): target kappa %.4f, achieved %.4f\n", static_cast<long long>(it.iteration),
                   static_cast<long long>(io.iterations), static_cast<long long>(step), o_.imp.scorer.c_str(), o_.imp.scope.c_str(),
                   it.target_kappa, it.achieved_kappa);

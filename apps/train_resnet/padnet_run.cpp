@@ -59,7 +59,7 @@ void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOpt
   model.zero_grad();
   model.train();
   for (const auto& it : report) {
-    run.append_jsonl("imp.jsonl", imp_iteration_json(it, io));
+    run.append_jsonl("imp.jsonl", imp_iteration_json(it, io, 0));  // before training
     int64_t flips = 0;
     for (const auto& l : it.layers) flips += l.flips;
     std::printf("  IMP %lld/%lld (%s, %s): target kappa %.4f, achieved %.4f, %lld mask flips\n", static_cast<long long>(it.iteration),
