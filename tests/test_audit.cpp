@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "apps/audit/audit_data.h"
 #include "apps/audit/report.h"
@@ -36,11 +37,13 @@ json imp_layer(const std::string& name, int64_t entries, int64_t dynamic, int64_
           {"flips", flips},         {"threshold", 1e-5},    {"zero_scores", zero_scores}, {"histogram", histogram}};
 }
 
-json imp_record(int64_t iteration, double target, const std::vector<json>& layers) {
+json imp_record(int64_t iteration, double target, const std::vector<json>& layers, std::optional<int64_t> step = std::nullopt) {
   int64_t e = 0, d = 0;
   for (const json& l : layers) e += l["entries"].get<int64_t>(), d += l["dynamic"].get<int64_t>();
-  return {{"iteration", iteration}, {"target_kappa", target}, {"achieved_kappa", double(d) / double(e)}, {"threshold", 1e-5},
+  json r = {{"iteration", iteration}, {"target_kappa", target}, {"achieved_kappa", double(d) / double(e)}, {"threshold", 1e-5},
           {"log10_lo", -8.0},       {"log10_hi", -3.0},       {"layers", layers}};
+  if (step) r["step"] = *step;
+  return r;
 }
 
 void write_lines(const std::string& path, const std::vector<json>& lines) {
@@ -69,9 +72,9 @@ struct SyntheticRun {
                                         {{"step", 3}, {"epoch", 2}, {"loss", 1.7}, {"loss_avg", 2.0}, {"lr", 0.05}}});
     write_dynamic();
     write_lines(file("imp.jsonl"), {imp_record(1, 0.5477, {imp_layer("conv_a", 100, 55, 45, {10, 30, 40, 20}, 0),
-                                                           imp_layer("<x>", 50, 27, 23, {5, 10, 20, 14}, 1)}),
+                                                           imp_layer("<x>", 50, 27, 23, {5, 10, 20, 14}, 1)}, 0),
                                     imp_record(2, 0.3, {imp_layer("conv_a", 100, 30, 27, {10, 30, 40, 20}, 0),
-                                                        imp_layer("<x>", 50, 15, 12, {5, 10, 20, 14}, 1)})});
+                                                        imp_layer("<x>", 50, 15, 12, {5, 10, 20, 14}, 1)}, 0)});
   }
   void write_dynamic(const json& second_a = dyn_layer("conv_a", 100, 30, 1.05)) {
     write_lines(file("dynamic.jsonl"), {dyn_record(1, {dyn_layer("conv_a", 100, 30, 1.0), dyn_layer("<x>", 50, 15, 1.0)}),
@@ -138,6 +141,7 @@ TEST_CASE("audit: the report has every section, an <svg> per plot, and escapes i
   CHECK(occurrences(html, "<svg") == occurrences(html, "</svg>"));
   CHECK(has(html, "&lt;x&gt;"));
   CHECK_FALSE(has(html, "<x>"));
+  CHECK(has(section_html(html, "imp"), "partitioned the mask before training"));
   CHECK(has(html, "a&amp;b&quot;c"));  // config strings too
   CHECK_FALSE(has(html, "<script"));
   CHECK(has(html, "λ<sub>d</sub> = 2 σ(φ)"));  // the teaching text ties plots to the formulas

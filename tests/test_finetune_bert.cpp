@@ -170,7 +170,8 @@ TEST_CASE("finetune_bert: PAD-MoE --export-deploy folds to the same logits and t
   std::vector<std::string> ids;
   const audit::AuditData run = audit::read_audit_input(o.run_dir);
   CHECK(run.skipped.empty());
-  audit::render_report(run, &ids);
+  const std::string html = audit::render_report(run, &ids);
+  CHECK(html.find("partitioned the mask after 3 training steps") != std::string::npos);
   CHECK(std::find(ids.begin(), ids.end(), "router") != ids.end());
   CHECK(std::find(ids.begin(), ids.end(), "attention") == ids.end());
 }

@@ -308,6 +308,7 @@ DynamicRecord parse_dynamic_record(const json& j, const std::string& where) {
 ImpRecord parse_imp_record(const json& j, const std::string& where) {
   ImpRecord r;
   r.iteration = need_integer(j, "iteration", where);
+  r.step = opt_integer(j, "step", where);
   r.target_kappa = need_number(j, "target_kappa", where);
   r.achieved_kappa = need_number(j, "achieved_kappa", where);
   r.threshold = need_number(j, "threshold", where);

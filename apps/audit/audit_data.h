@@ -47,6 +47,7 @@ struct ImpLayer {
 // One imp.jsonl record: one IMP iteration.
 struct ImpRecord {
   int64_t iteration = 0;
+  std::optional<int64_t> step;  // training steps done before it ran (absent in older runs)
   double target_kappa = 0, achieved_kappa = 0, threshold = 0, log10_lo = 0, log10_hi = 0;
   std::vector<ImpLayer> layers;
   std::vector<int64_t> total_histogram() const;  // summed over layers

@@ -32,6 +32,11 @@ std::optional<Section> imp_section(const AuditData& d) {
       "weight changes between iterations, but the scores are taken with the current mask, so an entry made static can come back: each "
       "change of mode is a <em>flip</em>. The histograms show <code>log<sub>10</sub> S</code>; entries at or right of the dashed threshold "
       "(the smallest score kept dynamic) stay dynamic (PADNET.md §4).");
+  if (const auto step = d.imp.front().step)
+    h += "<p>This run partitioned the mask " +
+         (*step == 0 ? std::string("before training, on the freshly initialised network.")
+                     : "after " + count(*step) + " training steps; until then the network was fully dynamic (κ = 1).") +
+         "</p>\n";
   Series target{"target κ_t", {}, {}, true}, achieved{"achieved κ", {}, {}, true, true};
   std::vector<std::string> iters;
   BarSeries flips{"flips", {}};
