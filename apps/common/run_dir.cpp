@@ -110,17 +110,19 @@ int64_t RunDir::rewind(const std::function<bool(const std::string& file, int64_t
   jsonl_.clear();  // closed; reopened (appending) on next use
   summary_.close();
   int64_t dropped = 0;
-  for (const auto& entry : fs::directory_iterator(path_)) {
-    const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || entry.path().extension() != ".jsonl") continue;
+  std::vector<fs::path> logs;  // listed first: rewriting a file while iterating the folder may list it twice
+  for (const auto& entry : fs::directory_iterator(path_))
+    if (entry.is_regular_file() && entry.path().extension() == ".jsonl") logs.push_back(entry.path());
+  for (const fs::path& log : logs) {
+    const std::string name = log.filename().string();
     std::vector<std::string> kept;
-    for (const auto& line : complete_lines(entry.path().string(), dropped)) {
+    for (const auto& line : complete_lines(log.string(), dropped)) {
       const auto j = nlohmann::json::parse(line, nullptr, false);
       const bool after = j.is_object() && j.contains("step") && j["step"].is_number_integer() && !keep(name, j["step"].get<int64_t>());
       if (j.is_object() && !after) kept.push_back(line);
       else ++dropped;
     }
-    write_file_atomic(entry.path().string(), joined(kept));
+    write_file_atomic(log.string(), joined(kept));
   }
   const std::string csv = file("summary.csv");
   std::vector<std::string> rows = complete_lines(csv, dropped), kept;
