@@ -1,8 +1,8 @@
 #include "apps/common/run_dir.h"
 
-#include <chrono>
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <iterator>
