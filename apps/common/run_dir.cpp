@@ -16,6 +16,17 @@ namespace cherry {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+std::vector<std::string> csv_cells(const std::string& row) {  // summary.csv holds no quoted commas
+  std::vector<std::string> cells;
+  std::stringstream ss(row);
+  for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+  return cells;
+}
+
+}  // namespace
+
 std::string RunDir::default_path(const std::string& app) {
   std::time_t t = std::time(nullptr);
   char buf[32];
@@ -40,10 +51,9 @@ RunDir::RunDir(std::string path, Mode mode) : path_(std::move(path)) {
   CHERRY_CHECK(summary_.good(), "run-dir", "cannot write ", file("summary.csv"));
   if (had_summary) {  // keep the existing header's column order
     std::ifstream in(file("summary.csv"));
-    std::string header, col;
+    std::string header;
     std::getline(in, header);
-    std::stringstream ss(header);
-    while (std::getline(ss, col, ',')) summary_columns_.push_back(col);
+    summary_columns_ = csv_cells(header);
   }
 }
 
@@ -128,9 +138,7 @@ int64_t RunDir::rewind(const std::function<bool(const std::string& file, int64_t
   std::vector<std::string> rows = complete_lines(csv, dropped), kept;
   const auto step_col = size_t(std::find(summary_columns_.begin(), summary_columns_.end(), "step") - summary_columns_.begin());
   for (size_t i = 0; i < rows.size(); ++i) {
-    std::vector<std::string> cells;
-    std::stringstream ss(rows[i]);
-    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    const std::vector<std::string> cells = csv_cells(rows[i]);
     if (i == 0 || step_col >= cells.size()) {  // the header, or a row without a step
       kept.push_back(rows[i]);
       continue;
