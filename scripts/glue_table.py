@@ -4,11 +4,13 @@ MoE (kappa = 1), PAD-MoE (kappa = 0.5, IMP) and PAD-MoE with a random partition 
 table, PADNET.md §7), plus the same dense fine-tuning done by the PyTorch reference
 (scripts/glue_reference.py) on the same machine (config "torch").
 
-Resumable: each run lives in RUNS/<task>/<config>-seed<k>; a finished run (eval_results.json at the
-last epoch) is skipped and an interrupted Cherry run continues from its newest checkpoint. The table
-is rebuilt from whatever has finished, so it can be built up over several invocations.
-Writes docs/results/glue_table.{md,json} (every config, task and seed finished in the runs folder, not
-only this invocation's); --readme puts the same table into README.md.
+Resumable: each run lives in RUNS/<task>/<config>-seed<k>; an interrupted Cherry run continues from
+its newest checkpoint. A finished run (eval_results.json at the last epoch) is recorded in the
+committed archive docs/results/glue_runs/<task>/<config>-seed<k>.json (scripts/run_archive.py) and
+never trained again, even from a fresh checkout without the runs folder. The table is built from the
+archive, so it can be filled over several invocations and sessions.
+Writes docs/results/glue_table.{md,json} (every archived config, task and seed, not only this
+invocation's); --readme puts the same table into README.md.
 
 Usage:
   python3 scripts/glue_table.py [--tasks rte,mrpc,cola,stsb,sst2] [--configs dense,moe,pad,pad-random,torch]
@@ -25,7 +27,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import results_doc  # noqa: E402
-from run_queue import finished, finished_seeds, run_all  # noqa: E402
+import run_archive  # noqa: E402
+from run_queue import finished, run_all  # noqa: E402
 TASKS = ["rte", "mrpc", "cola", "stsb", "sst2"]
 CONFIGS = {  # in table order
     "dense": ["--ffn", "dense"],
@@ -75,14 +78,26 @@ def collect(run_dir, task):
     return out
 
 
+def archive_finished(args):
+    """Records every finished run of the runs folder in the archive (the runs of other invocations too)."""
+    for task in TASKS:
+        base = os.path.join(args.runs, task)
+        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            cfg, _, seed = name.rpartition("-seed")
+            run_dir = os.path.join(base, name)
+            if cfg in CONFIGS and seed.isdigit() and finished(run_dir, args.epochs):
+                record = dict(collect(run_dir, task), epochs=args.epochs, source=os.path.relpath(run_dir, ROOT))
+                run_archive.save(args.archive, task, cfg, int(seed), record)
+
+
 def build_table(args):
-    """The table of every config and task with finished runs in args.runs (so invocations that train
-    different configs or seeds build one table)."""
+    """The table of every config and task with archived runs (so invocations that train different
+    configs or seeds, in any session, build one table)."""
     rows, table, tasks = [], {}, TASKS
     for cfg in CONFIGS:
         for task in tasks:
-            results = [collect(os.path.join(args.runs, task, f"{cfg}-seed{s}"), task)
-                       for s in finished_seeds(os.path.join(args.runs, task), cfg, args.epochs)]
+            results = [run_archive.load(args.archive, task, cfg, s, args.epochs)
+                       for s in run_archive.seeds(args.archive, task, cfg, args.epochs)]
             if results:
                 vals = [100 * r["primary"] for r in results if r["primary"] is not None]
                 table[(cfg, task)] = (statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0, len(vals),
@@ -120,6 +135,8 @@ def main():
     ap.add_argument("--sst2-train-samples", type=int, default=8000, help="SST-2: the first N training rows (0: all 67,349)")
     ap.add_argument("--model", default="", help="BERT folder (default: finetune_bert's, the fetched all-MiniLM-L6-v2)")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "glue"))
+    ap.add_argument("--archive", default=os.path.join(ROOT, "docs", "results", "glue_runs"),
+                    help="the committed record of finished runs (one JSON each); the table is built from it")
     ap.add_argument("--binary", default=os.path.join(ROOT, "build", "apps", "finetune_bert"))
     ap.add_argument("--only-collect", action="store_true")
     ap.add_argument("--keep-checkpoints", action="store_true", help="keep finished runs' checkpoints (deleted by default)")
@@ -143,6 +160,7 @@ def main():
         args.seed_map[task] = [int(x) for x in seeds.split(",")]
     if not args.only_collect and not os.access(args.binary, os.X_OK):
         sys.exit(f"{args.binary} not found: build first (cmake --build build --target finetune_bert)")
+    archive_finished(args)
     started, queue = 0, []
     max_seeds = max(len(args.seed_map[t]) for t in tasks)
     for i in range(max_seeds if not args.only_collect else 0):  # seed-major: every cell gets a first run early
@@ -150,18 +168,25 @@ def main():
             if i >= len(args.seed_map[task]):
                 continue
             for cfg in configs:
-                d = os.path.join(args.runs, task, f"{cfg}-seed{args.seed_map[task][i]}")
-                if finished(d, args.epochs):
-                    if not args.keep_checkpoints:
-                        prune_checkpoints(d, args.epochs)
+                seed = args.seed_map[task][i]
+                d = os.path.join(args.runs, task, f"{cfg}-seed{seed}")
+                if finished(d, args.epochs) and not args.keep_checkpoints:
+                    prune_checkpoints(d, args.epochs)
+                if run_archive.load(args.archive, task, cfg, seed, args.epochs) is not None:
                     continue
                 if args.max_runs and started >= args.max_runs:
                     break
                 started += 1
                 os.makedirs(os.path.dirname(d), exist_ok=True)
                 queue.append((command(args, task, cfg, args.seed_map[task][i], d), d))
-    run_all(queue, args.jobs, on_done=lambda d: None if args.keep_checkpoints else prune_checkpoints(d, args.epochs),
-            wanted=lambda d: not finished(d, args.epochs))
+
+    def on_done(run_dir):
+        archive_finished(args)  # at once: the session may end before the queue does
+        if not args.keep_checkpoints:
+            prune_checkpoints(run_dir, args.epochs)
+
+    run_all(queue, args.jobs, on_done=on_done, wanted=lambda d: not finished(d, args.epochs))
+    archive_finished(args)
     rows, md = build_table(args)
     header = (f"all-MiniLM-L6-v2 (6 layers, hidden 384), {args.epochs} epochs, AdamW 2e-5, warm-up 10%, linear decay, batch 32, "
               f"max length 128; MoE: 8 experts, top-2; SST-2 on its first {args.sst2_train_samples} training rows; dev-set "
