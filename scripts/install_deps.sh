@@ -19,6 +19,7 @@ packages=(
   build-essential cmake pkg-config
   libopenblas-openmp-dev   # GEMM; the OpenMP build, so BLAS, oneDNN and our loops share one pool
   libdnnl-dev              # oneDNN: CPU convolution
+  ocl-icd-opencl-dev       # only a Recommends of libdnnl-dev, but its CMake config fails without OpenCL
   doctest-dev              # tests
   nlohmann-json3-dev       # JSON (safetensors headers, configs)
   libcli11-dev             # command-line parsing of the apps
