@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""scripts/run_archive.py and glue_table.py's use of it: a finished run is recorded once, survives the
+loss of its run folder, is never trained again, and the table is built from the records."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import run_archive  # noqa: E402
+
+
+def fake_run(runs, task, name, epoch, accuracy, stored=47_700_000):
+    """A run folder as finetune_bert leaves it (the files glue_table.py reads)."""
+    d = os.path.join(runs, task, name)
+    os.makedirs(d)
+    with open(os.path.join(d, "eval_results.json"), "w") as f:
+        json.dump({"epoch": epoch, "eval_accuracy": accuracy, "eval_loss": 0.7, "eval_samples": 277}, f)
+    with open(os.path.join(d, "model.json"), "w") as f:
+        json.dump({"stored_parameters": stored, "trainable_parameters": stored, "kappa": 0.5}, f)
+
+
+class RunArchiveTest(unittest.TestCase):
+    def test_save_load_seeds(self):
+        with tempfile.TemporaryDirectory() as d:
+            run_archive.save(d, "rte", "pad", 1, {"primary": 0.5, "epochs": 3})
+            run_archive.save(d, "rte", "pad", 0, {"primary": 0.6, "epochs": 3})
+            run_archive.save(d, "rte", "pad", 2, {"primary": 0.7, "epochs": 2})  # another budget
+            run_archive.save(d, "rte", "pad-random", 5, {"primary": 0.4, "epochs": 3})  # a config whose name extends "pad"
+            self.assertEqual(run_archive.seeds(d, "rte", "pad", 3), [0, 1])
+            self.assertEqual(run_archive.load(d, "rte", "pad", 1, 3)["primary"], 0.5)
+            self.assertEqual(run_archive.load(d, "rte", "pad", 1, 3)["seed"], 1)
+            self.assertIsNone(run_archive.load(d, "rte", "pad", 2, 3))
+            self.assertIsNone(run_archive.load(d, "mrpc", "pad", 0, 3))
+            self.assertEqual(run_archive.seeds(d, "mrpc", "pad", 3), [])
+            self.assertFalse(any(n.endswith(".tmp") for n in os.listdir(os.path.join(d, "rte"))))
+
+    def test_corrupt_record_names_the_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            run_archive.save(d, "rte", "moe", 0, {"epochs": 3})
+            p = run_archive.path(d, "rte", "moe", 0)
+            open(p, "w").write('{"epochs": 3, "prim')  # cut short
+            with self.assertRaises(SystemExit) as e:
+                run_archive.load(d, "rte", "moe", 0, 3)
+            self.assertIn(p, str(e.exception))
+
+
+class GlueTableArchiveTest(unittest.TestCase):
+    def glue_table(self, d, *extra):
+        cmd = [sys.executable, os.path.join(ROOT, "scripts", "glue_table.py"), "--tasks", "rte", "--configs", "moe,pad",
+               "--seeds", "rte=0,1", "--runs", os.path.join(d, "runs"), "--archive", os.path.join(d, "archive"),
+               "--out", os.path.join(d, "table"), *extra]
+        return subprocess.run(cmd, capture_output=True, text=True)
+
+    def test_finished_runs_are_archived_and_not_trained_again(self):
+        with tempfile.TemporaryDirectory() as d:
+            runs = os.path.join(d, "runs")
+            fake_run(runs, "rte", "pad-seed0", 3, 0.563)
+            fake_run(runs, "rte", "pad-seed1", 2, 0.9)  # not finished: epoch 2 of 3
+            r = self.glue_table(d, "--only-collect")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            archive = os.path.join(d, "archive")
+            self.assertEqual(run_archive.seeds(archive, "rte", "pad", 3), [0])
+            self.assertIn("56.3 (n=1)", open(os.path.join(d, "table.md")).read())
+            # The run folders are lost (a fresh checkout): the table keeps the cell, and with every
+            # wanted run archived no training starts (a binary that fails would stop the queue).
+            for cfg, seed, primary in (("moe", 0, 0.5), ("moe", 1, 0.6), ("pad", 1, 0.603)):
+                run_archive.save(archive, "rte", cfg, seed, {"primary": primary, "epochs": 3, "stored": 1e6})
+            os.rename(runs, runs + ".lost")
+            r = self.glue_table(d, "--binary", "/bin/false", "--jobs", "2")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("$ /bin/false", r.stdout)
+            table = open(os.path.join(d, "table.md")).read()
+            self.assertIn("55.0 ± 7.1 (n=2)", table)  # moe: 50 and 60
+            self.assertIn("58.3 ± 2.8 (n=2)", table)  # pad: 56.3 (archived from its lost folder) and 60.3
+
+    def test_unarchived_run_is_trained(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = self.glue_table(d, "--binary", "/bin/false", "--jobs", "1", "--max-runs", "1")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("/bin/false --task rte --seed 0", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
