@@ -3,12 +3,13 @@
 DY-Conv (kappa = 1), PAD-Net kappa = 0.3 (IMP), PAD kappa = 0.3 with a random partition, and PAD
 kappa = 0.3 without scale factors, over several seeds.
 
-Resumable: each run lives in RUNS/<dataset>-<epochs>ep/<config>-seed<k>; a finished run (eval_results.json at
-the last epoch) is skipped, an interrupted one continues from its newest checkpoint. Results are
-collected from the run directories, so the table can be built up over several invocations, and
-invocations may share the runs folder (scripts/run_queue.py: no run is trained twice).
-Writes docs/results/cherry_table.{md,json} from whatever runs have finished (every dataset and config at
-this epoch budget, not only this invocation's); --readme puts the same table into README.md.
+Resumable: each run lives in RUNS/<dataset>-<epochs>ep/<config>-seed<k>; an interrupted one continues
+from its newest checkpoint, and invocations may share the runs folder (scripts/run_queue.py: no run
+is trained twice). A finished run (eval_results.json at the last epoch) is recorded in the committed
+archive docs/results/cherry_runs/<dataset>-<epochs>ep/<config>-seed<k>.json (scripts/run_archive.py)
+and never trained again, even from a fresh checkout without the runs folder.
+Writes docs/results/cherry_table.{md,json} from the archive (every dataset and config at this epoch
+budget, not only this invocation's); --readme puts the same table into README.md.
 
 Usage:
   python3 scripts/cherry_table.py [--datasets fashion-mnist,cifar10] [--seeds 0,1] [--epochs 15]
@@ -24,7 +25,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import results_doc  # noqa: E402
-from run_queue import finished, finished_seeds, run_all  # noqa: E402
+import run_archive  # noqa: E402
+from run_queue import finished, run_all  # noqa: E402
 
 CONFIGS = {
     "static": ["--conv", "static"],
@@ -70,17 +72,24 @@ def collect(run_dir):
             "img_s": statistics.median(speeds) if speeds else 0.0, "threads": cfg["threads"], "seed": cfg["seed"]}
 
 
-def table(runs_root, epochs):
-    """Every dataset and config with finished runs at this epoch budget (invocations that train different
-    configs or seeds build one table)."""
+def archive_finished(runs_root, archive, epochs):
+    """Records every finished run of the runs folder at this epoch budget in the archive."""
+    for ds in DATASET_ARGS:
+        name = f"{ds}-{epochs}ep"
+        run_archive.record_finished(archive, name, os.path.join(runs_root, name), CONFIGS, epochs, collect)
+
+
+def table(archive, epochs):
+    """Every dataset and config with archived runs at this epoch budget (invocations that train different
+    configs or seeds, in any session, build one table)."""
     rows, md = [], []
     md.append(f"| dataset | network | seeds | test accuracy % (mean ± sd) | per seed | stored params | dynamic params | "
               f"MFLOPs/img | train img/s | threads |")
     md.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for ds in DATASET_ARGS:
         for cfg in CONFIGS:
-            base = os.path.join(runs_root, f"{ds}-{epochs}ep")
-            results = [collect(os.path.join(base, f"{cfg}-seed{s}")) for s in finished_seeds(base, cfg, epochs)]
+            name = f"{ds}-{epochs}ep"
+            results = [run_archive.load(archive, name, cfg, s, epochs) for s in run_archive.seeds(archive, name, cfg, epochs)]
             if not results:
                 continue
             accs = [100 * r["accuracy"] for r in results]
@@ -103,6 +112,8 @@ def main():
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "cherry"))
+    ap.add_argument("--archive", default=os.path.join(ROOT, "docs", "results", "cherry_runs"),
+                    help="the committed record of finished runs (one JSON each); the table is built from it")
     ap.add_argument("--binary", default=os.path.join(ROOT, "build", "apps", "train_resnet"))
     ap.add_argument("--threads", type=int, default=2, help="compute threads per run")
     ap.add_argument("--jobs", type=int, default=1, help="runs at a time (each run's output then goes to RUN_DIR.log)")
@@ -122,17 +133,21 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",")]
     if not args.only_collect and not os.access(args.binary, os.X_OK):
         sys.exit(f"{args.binary} not found: build first (cmake --build build --target train_resnet)")
+    archive_finished(args.runs, args.archive, args.epochs)
     queue = []
     # Seed-major order: a partial table already has one run of every config.
     for seed in seeds if not args.only_collect else []:
         for ds in datasets:
             for cfg in configs:
                 run_dir = os.path.join(args.runs, f"{ds}-{args.epochs}ep", f"{cfg}-seed{seed}")
-                if not finished(run_dir, args.epochs) and not (args.max_runs and len(queue) >= args.max_runs):
+                archived = run_archive.load(args.archive, f"{ds}-{args.epochs}ep", cfg, seed, args.epochs) is not None
+                if not archived and not (args.max_runs and len(queue) >= args.max_runs):
                     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
                     queue.append((command(args.binary, ds, cfg, seed, args.epochs, args.threads, run_dir), run_dir))
-    run_all(queue, args.jobs, wanted=lambda d: not finished(d, args.epochs))
-    rows, md = table(args.runs, args.epochs)
+    run_all(queue, args.jobs, wanted=lambda d: not finished(d, args.epochs),
+            on_done=lambda d: archive_finished(args.runs, args.archive, args.epochs))  # at once: a session may end first
+    archive_finished(args.runs, args.archive, args.epochs)
+    rows, md = table(args.archive, args.epochs)
     header = (f"ResNet-20, {args.epochs} epochs, SGD 0.1 cosine, wd 5e-4, batch 128, K = 4, attention temperature 30 -> 1 over "
               f"the first {args.epochs / 10:g} epochs; "
               f"produced by scripts/cherry_table.py. Throughput is the median over each run's logged steps at the "

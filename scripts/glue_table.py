@@ -81,13 +81,8 @@ def collect(run_dir, task):
 def archive_finished(args):
     """Records every finished run of the runs folder in the archive (the runs of other invocations too)."""
     for task in TASKS:
-        base = os.path.join(args.runs, task)
-        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
-            cfg, _, seed = name.rpartition("-seed")
-            run_dir = os.path.join(base, name)
-            if cfg in CONFIGS and seed.isdigit() and finished(run_dir, args.epochs):
-                record = dict(collect(run_dir, task), epochs=args.epochs, source=os.path.relpath(run_dir, ROOT))
-                run_archive.save(args.archive, task, cfg, int(seed), record)
+        run_archive.record_finished(args.archive, task, os.path.join(args.runs, task), CONFIGS, args.epochs,
+                                    lambda run_dir: collect(run_dir, task))
 
 
 def build_table(args):

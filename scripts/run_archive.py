@@ -8,6 +8,10 @@ redo it)."""
 import json
 import os
 
+from run_queue import finished
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def path(archive, task, config, seed):
     return os.path.join(archive, task, f"{config}-seed{seed}.json")
@@ -45,3 +49,14 @@ def seeds(archive, task, config, epochs):
             if load(archive, task, config, seed, epochs) is not None:
                 found.append(seed)
     return sorted(found)
+
+
+def record_finished(archive, task, base, configs, epochs, collect):
+    """Records every finished run BASE/<config>-seed<k> with a config in `configs` (whatever invocation
+    trained it) as the archive's (task, config, k); collect(run_dir) gives the record."""
+    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        config, _, seed = name.rpartition("-seed")
+        run_dir = os.path.join(base, name)
+        if config in configs and seed.isdigit() and finished(run_dir, epochs):
+            record = dict(collect(run_dir), epochs=epochs, source=os.path.relpath(run_dir, ROOT))
+            save(archive, task, config, int(seed), record)

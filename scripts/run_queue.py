@@ -11,7 +11,6 @@ holder) and asks the caller whether it is still wanted, so no run is trained twi
 import fcntl
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -24,16 +23,6 @@ def finished(run_dir, epochs):
         return json.load(open(os.path.join(run_dir, "eval_results.json"))).get("epoch") == epochs
     except (OSError, ValueError):
         return False
-
-
-def finished_seeds(base, config, epochs):
-    """Sorted seeds k of the finished runs BASE/<config>-seed<k>, whatever invocation trained them."""
-    seeds = []
-    for name in os.listdir(base) if os.path.isdir(base) else []:
-        m = re.fullmatch(re.escape(config) + r"-seed(\d+)", name)
-        if m and finished(os.path.join(base, name), epochs):
-            seeds.append(int(m.group(1)))
-    return sorted(seeds)
 
 
 _held = {}  # run folder -> the descriptor of its lock file, flock-ed by this process

@@ -38,6 +38,20 @@ class RunArchiveTest(unittest.TestCase):
             self.assertEqual(run_archive.seeds(d, "mrpc", "pad", 3), [])
             self.assertFalse(any(n.endswith(".tmp") for n in os.listdir(os.path.join(d, "rte"))))
 
+    def test_record_finished_reads_the_last_epoch_and_keeps_configs_apart(self):
+        with tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as archive:
+            for name, epoch in [("pad-seed0", 3), ("pad-seed2", 3), ("pad-seed1", 2), ("pad-random-seed5", 3), ("other-seed0", 3)]:
+                os.makedirs(os.path.join(root, name))
+                with open(os.path.join(root, name, "eval_results.json"), "w") as f:
+                    f.write('{"epoch": %d}' % epoch)
+            os.makedirs(os.path.join(root, "pad-seed7"))  # started, no results yet
+            run_archive.record_finished(archive, "rte", root, ["pad", "pad-random"], 3, lambda d: {"dir": os.path.basename(d)})
+            run_archive.record_finished(archive, "rte", os.path.join(root, "missing"), ["pad"], 3, lambda d: {})
+            self.assertEqual(run_archive.seeds(archive, "rte", "pad", 3), [0, 2])
+            self.assertEqual(run_archive.seeds(archive, "rte", "pad-random", 3), [5])
+            self.assertEqual(run_archive.seeds(archive, "rte", "other", 3), [])
+            self.assertEqual(run_archive.load(archive, "rte", "pad", 2, 3)["dir"], "pad-seed2")
+
     def test_corrupt_record_names_the_file(self):
         with tempfile.TemporaryDirectory() as d:
             run_archive.save(d, "rte", "moe", 0, {"epochs": 3})

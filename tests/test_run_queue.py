@@ -79,17 +79,6 @@ class RunQueueTest(unittest.TestCase):
             run_queue.run_all(commands(root, 3), 1, wanted=lambda run: not run.endswith("run1"))
             self.assertEqual(open(os.path.join(root, "done.txt")).read().split(), ["run0", "run2"])
 
-    def test_finished_seeds_reads_the_last_epoch_and_keeps_configs_apart(self):
-        with tempfile.TemporaryDirectory() as root:
-            for name, epoch in [("pad-seed0", 3), ("pad-seed2", 3), ("pad-seed1", 2), ("pad-random-seed5", 3)]:
-                os.makedirs(os.path.join(root, name))
-                with open(os.path.join(root, name, "eval_results.json"), "w") as f:
-                    f.write('{"epoch": %d}' % epoch)
-            os.makedirs(os.path.join(root, "pad-seed7"))  # started, no results yet
-            self.assertEqual(run_queue.finished_seeds(root, "pad", 3), [0, 2])
-            self.assertEqual(run_queue.finished_seeds(root, "pad-random", 3), [5])
-            self.assertEqual(run_queue.finished_seeds(os.path.join(root, "missing"), "pad", 3), [])
-
 
 if __name__ == "__main__":
     unittest.main()
