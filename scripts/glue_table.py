@@ -67,7 +67,8 @@ def command(args, task, config, seed, run_dir):
     return cmd
 
 
-def collect(run_dir, task):
+def collect(run_dir):
+    task = os.path.basename(os.path.dirname(run_dir))
     ev = json.load(open(os.path.join(run_dir, "eval_results.json")))
     metrics = {k[len("eval_"):]: v for k, v in ev.items() if k.startswith("eval_") and isinstance(v, (int, float))}
     out = {"metrics": metrics, "primary": metrics.get(PRIMARY[task])}
@@ -81,8 +82,7 @@ def collect(run_dir, task):
 def archive_finished(args):
     """Records every finished run of the runs folder in the archive (the runs of other invocations too)."""
     for task in TASKS:
-        run_archive.record_finished(args.archive, task, os.path.join(args.runs, task), CONFIGS, args.epochs,
-                                    lambda run_dir: collect(run_dir, task))
+        run_archive.record_finished(args.archive, os.path.join(args.runs, task), CONFIGS, args.epochs, collect)
 
 
 def build_table(args):
@@ -91,8 +91,7 @@ def build_table(args):
     rows, table, tasks = [], {}, TASKS
     for cfg in CONFIGS:
         for task in tasks:
-            results = [run_archive.load(args.archive, task, cfg, s, args.epochs)
-                       for s in run_archive.seeds(args.archive, task, cfg, args.epochs)]
+            results = run_archive.records(args.archive, task, cfg, args.epochs)
             if results:
                 vals = [100 * r["primary"] for r in results if r["primary"] is not None]
                 table[(cfg, task)] = (statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0, len(vals),
@@ -173,15 +172,14 @@ def main():
                     break
                 started += 1
                 os.makedirs(os.path.dirname(d), exist_ok=True)
-                queue.append((command(args, task, cfg, args.seed_map[task][i], d), d))
+                queue.append((command(args, task, cfg, seed, d), d))
 
     def on_done(run_dir):
-        archive_finished(args)  # at once: the session may end before the queue does
+        run_archive.record_run(args.archive, run_dir, CONFIGS, args.epochs, collect)  # at once: a session may end first
         if not args.keep_checkpoints:
             prune_checkpoints(run_dir, args.epochs)
 
     run_all(queue, args.jobs, on_done=on_done, wanted=lambda d: not finished(d, args.epochs))
-    archive_finished(args)
     rows, md = build_table(args)
     header = (f"all-MiniLM-L6-v2 (6 layers, hidden 384), {args.epochs} epochs, AdamW 2e-5, warm-up 10%, linear decay, batch 32, "
               f"max length 128; MoE: 8 experts, top-2; SST-2 on its first {args.sst2_train_samples} training rows; dev-set "

@@ -27,6 +27,12 @@ def save(archive, task, config, seed, record):
     os.replace(p + ".tmp", p)
 
 
+def _config_seed(name):
+    """(config, seed) of a name "<config>-seed<k>", else None."""
+    config, _, seed = name.rpartition("-seed")
+    return (config, int(seed)) if config and seed.isdigit() else None
+
+
 def load(archive, task, config, seed, epochs):
     """The record of that run if it is archived and trained for `epochs` epochs, else None."""
     try:
@@ -39,24 +45,30 @@ def load(archive, task, config, seed, epochs):
     return record if record.get("epochs") == epochs else None
 
 
-def seeds(archive, task, config, epochs):
-    """Sorted seeds of the archived runs of (task, config) trained for `epochs` epochs."""
-    folder, prefix, found = os.path.join(archive, task), f"{config}-seed", []
+def records(archive, task, config, epochs):
+    """The archived records of (task, config) trained for `epochs` epochs, by seed."""
+    folder, found = os.path.join(archive, task), {}
     for name in os.listdir(folder) if os.path.isdir(folder) else []:
-        stem = name[:-len(".json")] if name.endswith(".json") else ""
-        if stem.startswith(prefix) and stem[len(prefix):].isdigit():
-            seed = int(stem[len(prefix):])
-            if load(archive, task, config, seed, epochs) is not None:
-                found.append(seed)
-    return sorted(found)
+        key = _config_seed(name[:-len(".json")]) if name.endswith(".json") else None
+        if key and key[0] == config and (record := load(archive, task, config, key[1], epochs)) is not None:
+            found[key[1]] = record
+    return [found[seed] for seed in sorted(found)]
 
 
-def record_finished(archive, task, base, configs, epochs, collect):
-    """Records every finished run BASE/<config>-seed<k> with a config in `configs` (whatever invocation
-    trained it) as the archive's (task, config, k); collect(run_dir) gives the record."""
+def seeds(archive, task, config, epochs):
+    return [r["seed"] for r in records(archive, task, config, epochs)]
+
+
+def record_run(archive, run_dir, configs, epochs, collect):
+    """Records the run folder .../<task>/<config>-seed<k> if it is finished and its config is one of
+    `configs`; collect(run_dir) gives the record."""
+    key = _config_seed(os.path.basename(run_dir))
+    if key and key[0] in configs and finished(run_dir, epochs):
+        task = os.path.basename(os.path.dirname(run_dir))
+        save(archive, task, *key, dict(collect(run_dir), epochs=epochs, source=os.path.relpath(run_dir, ROOT)))
+
+
+def record_finished(archive, base, configs, epochs, collect):
+    """record_run for every run folder in BASE, whatever invocation trained it."""
     for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
-        config, _, seed = name.rpartition("-seed")
-        run_dir = os.path.join(base, name)
-        if config in configs and seed.isdigit() and finished(run_dir, epochs):
-            record = dict(collect(run_dir), epochs=epochs, source=os.path.relpath(run_dir, ROOT))
-            save(archive, task, config, int(seed), record)
+        record_run(archive, os.path.join(base, name), configs, epochs, collect)

@@ -39,14 +39,15 @@ class RunArchiveTest(unittest.TestCase):
             self.assertFalse(any(n.endswith(".tmp") for n in os.listdir(os.path.join(d, "rte"))))
 
     def test_record_finished_reads_the_last_epoch_and_keeps_configs_apart(self):
-        with tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as archive:
+        with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as archive:
+            root = os.path.join(tmp, "rte")  # the task is the runs' parent folder
             for name, epoch in [("pad-seed0", 3), ("pad-seed2", 3), ("pad-seed1", 2), ("pad-random-seed5", 3), ("other-seed0", 3)]:
                 os.makedirs(os.path.join(root, name))
                 with open(os.path.join(root, name, "eval_results.json"), "w") as f:
                     f.write('{"epoch": %d}' % epoch)
             os.makedirs(os.path.join(root, "pad-seed7"))  # started, no results yet
-            run_archive.record_finished(archive, "rte", root, ["pad", "pad-random"], 3, lambda d: {"dir": os.path.basename(d)})
-            run_archive.record_finished(archive, "rte", os.path.join(root, "missing"), ["pad"], 3, lambda d: {})
+            run_archive.record_finished(archive, root, ["pad", "pad-random"], 3, lambda d: {"dir": os.path.basename(d)})
+            run_archive.record_finished(archive, os.path.join(tmp, "missing"), ["pad"], 3, lambda d: {})
             self.assertEqual(run_archive.seeds(archive, "rte", "pad", 3), [0, 2])
             self.assertEqual(run_archive.seeds(archive, "rte", "pad-random", 3), [5])
             self.assertEqual(run_archive.seeds(archive, "rte", "other", 3), [])
@@ -90,6 +91,21 @@ class GlueTableArchiveTest(unittest.TestCase):
             table = open(os.path.join(d, "table.md")).read()
             self.assertIn("55.0 ± 7.1 (n=2)", table)  # moe: 50 and 60
             self.assertIn("58.3 ± 2.8 (n=2)", table)  # pad: 56.3 (archived from its lost folder) and 60.3
+
+    def test_a_run_is_archived_when_it_finishes(self):
+        with tempfile.TemporaryDirectory() as d:
+            binary = os.path.join(d, "fake_finetune_bert")
+            with open(binary, "w") as f:  # writes what a finished finetune_bert run leaves in --run-dir
+                f.write("#!/bin/sh\nwhile [ \"$1\" != --run-dir ]; do shift; done\nmkdir -p \"$2\"\n"
+                        "echo '{\"epoch\": 3, \"eval_accuracy\": 0.6}' > \"$2/eval_results.json\"\n"
+                        "echo '{\"stored_parameters\": 1, \"trainable_parameters\": 1, \"kappa\": 1}' > \"$2/model.json\"\n")
+            os.chmod(binary, 0o755)
+            r = self.glue_table(d, "--binary", binary, "--jobs", "2")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            archive = os.path.join(d, "archive")
+            self.assertEqual(run_archive.seeds(archive, "rte", "moe", 3), [0, 1])
+            self.assertEqual(run_archive.load(archive, "rte", "pad", 1, 3)["primary"], 0.6)
+            self.assertIn("60.0 ± 0.0 (n=2)", open(os.path.join(d, "table.md")).read())
 
     def test_unarchived_run_is_trained(self):
         with tempfile.TemporaryDirectory() as d:
