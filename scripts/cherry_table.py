@@ -72,7 +72,7 @@ def collect(run_dir):
             "img_s": statistics.median(speeds) if speeds else 0.0, "threads": cfg["threads"], "seed": cfg["seed"]}
 
 
-def budget(dataset, epochs):
+def budget_folder(dataset, epochs):
     """The folder of a dataset's runs at one epoch budget, in the runs folder and in the archive."""
     return f"{dataset}-{epochs}ep"
 
@@ -80,7 +80,7 @@ def budget(dataset, epochs):
 def archive_finished(runs_root, archive, epochs):
     """Records every finished run of the runs folder at this epoch budget in the archive."""
     for ds in DATASET_ARGS:
-        run_archive.record_finished(archive, os.path.join(runs_root, budget(ds, epochs)), CONFIGS, epochs, collect)
+        run_archive.record_finished(archive, os.path.join(runs_root, budget_folder(ds, epochs)), CONFIGS, {"epochs": epochs}, collect)
 
 
 def table(archive, epochs):
@@ -92,7 +92,7 @@ def table(archive, epochs):
     md.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for ds in DATASET_ARGS:
         for cfg in CONFIGS:
-            results = run_archive.records(archive, budget(ds, epochs), cfg, epochs)
+            results = run_archive.records(archive, budget_folder(ds, epochs), cfg, {"epochs": epochs})
             if not results:
                 continue
             accs = [100 * r["accuracy"] for r in results]
@@ -142,13 +142,13 @@ def main():
     for seed in seeds if not args.only_collect else []:
         for ds in datasets:
             for cfg in configs:
-                run_dir = os.path.join(args.runs, budget(ds, args.epochs), f"{cfg}-seed{seed}")
-                archived = run_archive.load(args.archive, budget(ds, args.epochs), cfg, seed, args.epochs) is not None
+                run_dir = os.path.join(args.runs, budget_folder(ds, args.epochs), f"{cfg}-seed{seed}")
+                archived = run_archive.load(args.archive, budget_folder(ds, args.epochs), cfg, seed, {"epochs": args.epochs}) is not None
                 if not archived and not (args.max_runs and len(queue) >= args.max_runs):
                     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
                     queue.append((command(args.binary, ds, cfg, seed, args.epochs, args.threads, run_dir), run_dir))
     run_all(queue, args.jobs, wanted=lambda d: not finished(d, args.epochs),  # record at once: a session may end first
-            on_done=lambda d: run_archive.record_run(args.archive, d, CONFIGS, args.epochs, collect))
+            on_done=lambda d: run_archive.record_run(args.archive, d, CONFIGS, {"epochs": args.epochs}, collect))
     rows, md = table(args.archive, args.epochs)
     header = (f"ResNet-20, {args.epochs} epochs, SGD 0.1 cosine, wd 5e-4, batch 128, K = 4, attention temperature 30 -> 1 over "
               f"the first {args.epochs / 10:g} epochs; "

@@ -67,11 +67,19 @@ def command(args, task, config, seed, run_dir):
     return cmd
 
 
+def budget(args, task):
+    """What a run must have been trained with to count in this table (the archive's match key)."""
+    return {"epochs": args.epochs, **({"train_samples": args.sst2_train_samples} if task == "sst2" else {})}
+
+
 def collect(run_dir):
     task = os.path.basename(os.path.dirname(run_dir))
     ev = json.load(open(os.path.join(run_dir, "eval_results.json")))
     metrics = {k[len("eval_"):]: v for k, v in ev.items() if k.startswith("eval_") and isinstance(v, (int, float))}
     out = {"metrics": metrics, "primary": metrics.get(PRIMARY[task])}
+    config = os.path.join(run_dir, "config.json")  # both finetune_bert and glue_reference write it
+    if os.path.exists(config):
+        out["train_samples"] = json.load(open(config))["max_train_samples"]
     model = os.path.join(run_dir, "model.json")
     if os.path.exists(model):
         m = json.load(open(model))
@@ -82,7 +90,7 @@ def collect(run_dir):
 def archive_finished(args):
     """Records every finished run of the runs folder in the archive (the runs of other invocations too)."""
     for task in TASKS:
-        run_archive.record_finished(args.archive, os.path.join(args.runs, task), CONFIGS, args.epochs, collect)
+        run_archive.record_finished(args.archive, os.path.join(args.runs, task), CONFIGS, budget(args, task), collect)
 
 
 def build_table(args):
@@ -91,7 +99,7 @@ def build_table(args):
     rows, table, tasks = [], {}, TASKS
     for cfg in CONFIGS:
         for task in tasks:
-            results = run_archive.records(args.archive, task, cfg, args.epochs)
+            results = run_archive.records(args.archive, task, cfg, budget(args, task))
             if results:
                 vals = [100 * r["primary"] for r in results if r["primary"] is not None]
                 table[(cfg, task)] = (statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0, len(vals),
@@ -166,7 +174,7 @@ def main():
                 d = os.path.join(args.runs, task, f"{cfg}-seed{seed}")
                 if finished(d, args.epochs) and not args.keep_checkpoints:
                     prune_checkpoints(d, args.epochs)
-                if run_archive.load(args.archive, task, cfg, seed, args.epochs) is not None:
+                if run_archive.load(args.archive, task, cfg, seed, budget(args, task)) is not None:
                     continue
                 if args.max_runs and started >= args.max_runs:
                     break
@@ -175,7 +183,8 @@ def main():
                 queue.append((command(args, task, cfg, seed, d), d))
 
     def on_done(run_dir):
-        run_archive.record_run(args.archive, run_dir, CONFIGS, args.epochs, collect)  # at once: a session may end first
+        task = os.path.basename(os.path.dirname(run_dir))
+        run_archive.record_run(args.archive, run_dir, CONFIGS, budget(args, task), collect)  # at once: a session may end first
         if not args.keep_checkpoints:
             prune_checkpoints(run_dir, args.epochs)
 

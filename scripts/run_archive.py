@@ -33,8 +33,9 @@ def _config_seed(name):
     return (config, int(seed)) if config and seed.isdigit() else None
 
 
-def load(archive, task, config, seed, epochs):
-    """The record of that run if it is archived and trained for `epochs` epochs, else None."""
+def load(archive, task, config, seed, budget):
+    """The record of that run if it is archived and was trained with `budget` (a dict such as
+    {"epochs": 3}: every item must match the record's), else None."""
     try:
         with open(path(archive, task, config, seed)) as f:
             record = json.load(f)
@@ -42,33 +43,37 @@ def load(archive, task, config, seed, epochs):
         return None
     except ValueError as e:
         raise SystemExit(f"{path(archive, task, config, seed)}: not valid JSON ({e}); fix or delete it")
-    return record if record.get("epochs") == epochs else None
+    return record if all(record.get(k) == v for k, v in budget.items()) else None
 
 
-def records(archive, task, config, epochs):
-    """The archived records of (task, config) trained for `epochs` epochs, by seed."""
+def records(archive, task, config, budget):
+    """The archived records of (task, config) trained with `budget`, by seed."""
     folder, found = os.path.join(archive, task), {}
     for name in os.listdir(folder) if os.path.isdir(folder) else []:
         key = _config_seed(name[:-len(".json")]) if name.endswith(".json") else None
-        if key and key[0] == config and (record := load(archive, task, config, key[1], epochs)) is not None:
+        if key and key[0] == config and (record := load(archive, task, config, key[1], budget)) is not None:
             found[key[1]] = record
     return [found[seed] for seed in sorted(found)]
 
 
-def seeds(archive, task, config, epochs):
-    return [r["seed"] for r in records(archive, task, config, epochs)]
+def seeds(archive, task, config, budget):
+    return [r["seed"] for r in records(archive, task, config, budget)]
 
 
-def record_run(archive, run_dir, configs, epochs, collect):
-    """Records the run folder .../<task>/<config>-seed<k> if it is finished and its config is one of
-    `configs`; collect(run_dir) gives the record."""
+def record_run(archive, run_dir, configs, budget, collect):
+    """Records the run folder .../<task>/<config>-seed<k> with its budget if it is finished (trained for
+    budget["epochs"]), its config is one of `configs` and the record collect(run_dir) gives does not
+    contradict the budget."""
     key = _config_seed(os.path.basename(run_dir))
-    if key and key[0] in configs and finished(run_dir, epochs):
+    if key and key[0] in configs and finished(run_dir, budget["epochs"]):
+        record = collect(run_dir)
+        if any(record.get(k, v) != v for k, v in budget.items()):
+            return  # trained with another budget (e.g. another SST-2 subset): not this table's run
         task = os.path.basename(os.path.dirname(run_dir))
-        save(archive, task, *key, dict(collect(run_dir), epochs=epochs, source=os.path.relpath(run_dir, ROOT)))
+        save(archive, task, *key, dict(record, **budget, source=os.path.relpath(run_dir, ROOT)))
 
 
-def record_finished(archive, base, configs, epochs, collect):
+def record_finished(archive, base, configs, budget, collect):
     """record_run for every run folder in BASE, whatever invocation trained it."""
     for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
-        record_run(archive, os.path.join(base, name), configs, epochs, collect)
+        record_run(archive, os.path.join(base, name), configs, budget, collect)

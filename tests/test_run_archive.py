@@ -12,11 +12,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import run_archive  # noqa: E402
 
+E3 = {"epochs": 3}  # the budget most tests match records against
 
-def fake_run(runs, task, name, epoch, accuracy, stored=47_700_000):
+
+def fake_run(runs, task, name, epoch, accuracy, stored=47_700_000, train_samples=0):
     """A run folder as finetune_bert leaves it (the files glue_table.py reads)."""
     d = os.path.join(runs, task, name)
     os.makedirs(d)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump({"max_train_samples": train_samples}, f)
     with open(os.path.join(d, "eval_results.json"), "w") as f:
         json.dump({"epoch": epoch, "eval_accuracy": accuracy, "eval_loss": 0.7, "eval_samples": 277}, f)
     with open(os.path.join(d, "model.json"), "w") as f:
@@ -30,13 +34,22 @@ class RunArchiveTest(unittest.TestCase):
             run_archive.save(d, "rte", "pad", 0, {"primary": 0.6, "epochs": 3})
             run_archive.save(d, "rte", "pad", 2, {"primary": 0.7, "epochs": 2})  # another budget
             run_archive.save(d, "rte", "pad-random", 5, {"primary": 0.4, "epochs": 3})  # a config whose name extends "pad"
-            self.assertEqual(run_archive.seeds(d, "rte", "pad", 3), [0, 1])
-            self.assertEqual(run_archive.load(d, "rte", "pad", 1, 3)["primary"], 0.5)
-            self.assertEqual(run_archive.load(d, "rte", "pad", 1, 3)["seed"], 1)
-            self.assertIsNone(run_archive.load(d, "rte", "pad", 2, 3))
-            self.assertIsNone(run_archive.load(d, "mrpc", "pad", 0, 3))
-            self.assertEqual(run_archive.seeds(d, "mrpc", "pad", 3), [])
+            self.assertEqual(run_archive.seeds(d, "rte", "pad", E3), [0, 1])
+            self.assertEqual(run_archive.load(d, "rte", "pad", 1, E3)["primary"], 0.5)
+            self.assertEqual(run_archive.load(d, "rte", "pad", 1, E3)["seed"], 1)
+            self.assertIsNone(run_archive.load(d, "rte", "pad", 2, E3))
+            self.assertIsNone(run_archive.load(d, "mrpc", "pad", 0, E3))
+            self.assertEqual(run_archive.seeds(d, "mrpc", "pad", E3), [])
             self.assertFalse(any(n.endswith(".tmp") for n in os.listdir(os.path.join(d, "rte"))))
+
+    def test_every_budget_item_must_match(self):
+        with tempfile.TemporaryDirectory() as d:
+            run_archive.save(d, "sst2", "pad", 0, {"primary": 0.8, "epochs": 3, "train_samples": 8000})
+            run_archive.save(d, "sst2", "pad", 1, {"primary": 0.9, "epochs": 3, "train_samples": 0})
+            self.assertEqual(run_archive.seeds(d, "sst2", "pad", {"epochs": 3, "train_samples": 8000}), [0])
+            self.assertEqual(run_archive.seeds(d, "sst2", "pad", {"epochs": 3, "train_samples": 0}), [1])
+            self.assertIsNone(run_archive.load(d, "sst2", "pad", 0, {"epochs": 2, "train_samples": 8000}))
+            self.assertEqual(run_archive.seeds(d, "sst2", "pad", E3), [0, 1])
 
     def test_record_finished_reads_the_last_epoch_and_keeps_configs_apart(self):
         with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as archive:
@@ -46,12 +59,12 @@ class RunArchiveTest(unittest.TestCase):
                 with open(os.path.join(root, name, "eval_results.json"), "w") as f:
                     f.write('{"epoch": %d}' % epoch)
             os.makedirs(os.path.join(root, "pad-seed7"))  # started, no results yet
-            run_archive.record_finished(archive, root, ["pad", "pad-random"], 3, lambda d: {"dir": os.path.basename(d)})
-            run_archive.record_finished(archive, os.path.join(tmp, "missing"), ["pad"], 3, lambda d: {})
-            self.assertEqual(run_archive.seeds(archive, "rte", "pad", 3), [0, 2])
-            self.assertEqual(run_archive.seeds(archive, "rte", "pad-random", 3), [5])
-            self.assertEqual(run_archive.seeds(archive, "rte", "other", 3), [])
-            self.assertEqual(run_archive.load(archive, "rte", "pad", 2, 3)["dir"], "pad-seed2")
+            run_archive.record_finished(archive, root, ["pad", "pad-random"], E3, lambda d: {"dir": os.path.basename(d)})
+            run_archive.record_finished(archive, os.path.join(tmp, "missing"), ["pad"], E3, lambda d: {})
+            self.assertEqual(run_archive.seeds(archive, "rte", "pad", E3), [0, 2])
+            self.assertEqual(run_archive.seeds(archive, "rte", "pad-random", E3), [5])
+            self.assertEqual(run_archive.seeds(archive, "rte", "other", E3), [])
+            self.assertEqual(run_archive.load(archive, "rte", "pad", 2, E3)["dir"], "pad-seed2")
 
     def test_corrupt_record_names_the_file(self):
         with tempfile.TemporaryDirectory() as d:
@@ -59,7 +72,7 @@ class RunArchiveTest(unittest.TestCase):
             p = run_archive.path(d, "rte", "moe", 0)
             open(p, "w").write('{"epochs": 3, "prim')  # cut short
             with self.assertRaises(SystemExit) as e:
-                run_archive.load(d, "rte", "moe", 0, 3)
+                run_archive.load(d, "rte", "moe", 0, E3)
             self.assertIn(p, str(e.exception))
 
 
@@ -78,7 +91,7 @@ class GlueTableArchiveTest(unittest.TestCase):
             r = self.glue_table(d, "--only-collect")
             self.assertEqual(r.returncode, 0, r.stderr)
             archive = os.path.join(d, "archive")
-            self.assertEqual(run_archive.seeds(archive, "rte", "pad", 3), [0])
+            self.assertEqual(run_archive.seeds(archive, "rte", "pad", E3), [0])
             self.assertIn("56.3 (n=1)", open(os.path.join(d, "table.md")).read())
             # The run folders are lost (a fresh checkout): the table keeps the cell, and with every
             # wanted run archived no training starts (a binary that fails would stop the queue).
@@ -103,9 +116,25 @@ class GlueTableArchiveTest(unittest.TestCase):
             r = self.glue_table(d, "--binary", binary, "--jobs", "2")
             self.assertEqual(r.returncode, 0, r.stderr)
             archive = os.path.join(d, "archive")
-            self.assertEqual(run_archive.seeds(archive, "rte", "moe", 3), [0, 1])
-            self.assertEqual(run_archive.load(archive, "rte", "pad", 1, 3)["primary"], 0.6)
+            self.assertEqual(run_archive.seeds(archive, "rte", "moe", E3), [0, 1])
+            self.assertEqual(run_archive.load(archive, "rte", "pad", 1, E3)["primary"], 0.6)
             self.assertIn("60.0 ± 0.0 (n=2)", open(os.path.join(d, "table.md")).read())
+
+    def test_sst2_runs_of_another_subset_are_not_archived_or_counted(self):
+        with tempfile.TemporaryDirectory() as d:
+            runs, archive = os.path.join(d, "runs"), os.path.join(d, "archive")
+            fake_run(runs, "sst2", "pad-seed0", 3, 0.8, train_samples=8000)
+            fake_run(runs, "sst2", "pad-seed1", 3, 0.9, train_samples=4000)
+            r = self.glue_table(d, "--only-collect", "--tasks", "sst2")  # default: the first 8000 rows
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(run_archive.seeds(archive, "sst2", "pad", E3), [0])
+            self.assertEqual(run_archive.load(archive, "sst2", "pad", 0, E3)["train_samples"], 8000)
+            self.assertIn("80.0 (n=1)", open(os.path.join(d, "table.md")).read())
+            r = self.glue_table(d, "--only-collect", "--tasks", "sst2", "--sst2-train-samples", "4000")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            table = open(os.path.join(d, "table.md")).read()
+            self.assertIn("90.0 (n=1)", table)
+            self.assertNotIn("80.0", table)
 
     def test_unarchived_run_is_trained(self):
         with tempfile.TemporaryDirectory() as d:
