@@ -56,10 +56,6 @@ def records(archive, task, config, budget):
     return [found[seed] for seed in sorted(found)]
 
 
-def seeds(archive, task, config, budget):
-    return [r["seed"] for r in records(archive, task, config, budget)]
-
-
 def record_run(archive, run_dir, configs, budget, collect):
     """Records the run folder .../<task>/<config>-seed<k> with its budget if it is finished (trained for
     budget["epochs"]), its config is one of `configs` and the record collect(run_dir) gives does not

@@ -15,6 +15,10 @@ import run_archive  # noqa: E402
 E3 = {"epochs": 3}  # the budget most tests match records against
 
 
+def seeds(archive, task, config, budget):
+    return [r["seed"] for r in run_archive.records(archive, task, config, budget)]
+
+
 def fake_run(runs, task, name, epoch, accuracy, stored=47_700_000, train_samples=0):
     """A run folder as finetune_bert leaves it (the files glue_table.py reads)."""
     d = os.path.join(runs, task, name)
@@ -34,22 +38,22 @@ class RunArchiveTest(unittest.TestCase):
             run_archive.save(d, "rte", "pad", 0, {"primary": 0.6, "epochs": 3})
             run_archive.save(d, "rte", "pad", 2, {"primary": 0.7, "epochs": 2})  # another budget
             run_archive.save(d, "rte", "pad-random", 5, {"primary": 0.4, "epochs": 3})  # a config whose name extends "pad"
-            self.assertEqual(run_archive.seeds(d, "rte", "pad", E3), [0, 1])
+            self.assertEqual(seeds(d, "rte", "pad", E3), [0, 1])
             self.assertEqual(run_archive.load(d, "rte", "pad", 1, E3)["primary"], 0.5)
             self.assertEqual(run_archive.load(d, "rte", "pad", 1, E3)["seed"], 1)
             self.assertIsNone(run_archive.load(d, "rte", "pad", 2, E3))
             self.assertIsNone(run_archive.load(d, "mrpc", "pad", 0, E3))
-            self.assertEqual(run_archive.seeds(d, "mrpc", "pad", E3), [])
+            self.assertEqual(seeds(d, "mrpc", "pad", E3), [])
             self.assertFalse(any(n.endswith(".tmp") for n in os.listdir(os.path.join(d, "rte"))))
 
     def test_every_budget_item_must_match(self):
         with tempfile.TemporaryDirectory() as d:
             run_archive.save(d, "sst2", "pad", 0, {"primary": 0.8, "epochs": 3, "train_samples": 8000})
             run_archive.save(d, "sst2", "pad", 1, {"primary": 0.9, "epochs": 3, "train_samples": 0})
-            self.assertEqual(run_archive.seeds(d, "sst2", "pad", {"epochs": 3, "train_samples": 8000}), [0])
-            self.assertEqual(run_archive.seeds(d, "sst2", "pad", {"epochs": 3, "train_samples": 0}), [1])
+            self.assertEqual(seeds(d, "sst2", "pad", {"epochs": 3, "train_samples": 8000}), [0])
+            self.assertEqual(seeds(d, "sst2", "pad", {"epochs": 3, "train_samples": 0}), [1])
             self.assertIsNone(run_archive.load(d, "sst2", "pad", 0, {"epochs": 2, "train_samples": 8000}))
-            self.assertEqual(run_archive.seeds(d, "sst2", "pad", E3), [0, 1])
+            self.assertEqual(seeds(d, "sst2", "pad", E3), [0, 1])
 
     def test_record_finished_reads_the_last_epoch_and_keeps_configs_apart(self):
         with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as archive:
@@ -61,9 +65,9 @@ class RunArchiveTest(unittest.TestCase):
             os.makedirs(os.path.join(root, "pad-seed7"))  # started, no results yet
             run_archive.record_finished(archive, root, ["pad", "pad-random"], E3, lambda d: {"dir": os.path.basename(d)})
             run_archive.record_finished(archive, os.path.join(tmp, "missing"), ["pad"], E3, lambda d: {})
-            self.assertEqual(run_archive.seeds(archive, "rte", "pad", E3), [0, 2])
-            self.assertEqual(run_archive.seeds(archive, "rte", "pad-random", E3), [5])
-            self.assertEqual(run_archive.seeds(archive, "rte", "other", E3), [])
+            self.assertEqual(seeds(archive, "rte", "pad", E3), [0, 2])
+            self.assertEqual(seeds(archive, "rte", "pad-random", E3), [5])
+            self.assertEqual(seeds(archive, "rte", "other", E3), [])
             self.assertEqual(run_archive.load(archive, "rte", "pad", 2, E3)["dir"], "pad-seed2")
 
     def test_corrupt_record_names_the_file(self):
@@ -91,7 +95,7 @@ class GlueTableArchiveTest(unittest.TestCase):
             r = self.glue_table(d, "--only-collect")
             self.assertEqual(r.returncode, 0, r.stderr)
             archive = os.path.join(d, "archive")
-            self.assertEqual(run_archive.seeds(archive, "rte", "pad", E3), [0])
+            self.assertEqual(seeds(archive, "rte", "pad", E3), [0])
             self.assertIn("56.3 (n=1)", open(os.path.join(d, "table.md")).read())
             # The run folders are lost (a fresh checkout): the table keeps the cell, and with every
             # wanted run archived no training starts (a binary that fails would stop the queue).
@@ -116,7 +120,7 @@ class GlueTableArchiveTest(unittest.TestCase):
             r = self.glue_table(d, "--binary", binary, "--jobs", "2")
             self.assertEqual(r.returncode, 0, r.stderr)
             archive = os.path.join(d, "archive")
-            self.assertEqual(run_archive.seeds(archive, "rte", "moe", E3), [0, 1])
+            self.assertEqual(seeds(archive, "rte", "moe", E3), [0, 1])
             self.assertEqual(run_archive.load(archive, "rte", "pad", 1, E3)["primary"], 0.6)
             self.assertIn("60.0 ± 0.0 (n=2)", open(os.path.join(d, "table.md")).read())
 
@@ -127,7 +131,7 @@ class GlueTableArchiveTest(unittest.TestCase):
             fake_run(runs, "sst2", "pad-seed1", 3, 0.9, train_samples=4000)
             r = self.glue_table(d, "--only-collect", "--tasks", "sst2")  # default: the first 8000 rows
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertEqual(run_archive.seeds(archive, "sst2", "pad", E3), [0])
+            self.assertEqual(seeds(archive, "sst2", "pad", E3), [0])
             self.assertEqual(run_archive.load(archive, "sst2", "pad", 0, E3)["train_samples"], 8000)
             self.assertIn("80.0 (n=1)", open(os.path.join(d, "table.md")).read())
             r = self.glue_table(d, "--only-collect", "--tasks", "sst2", "--sst2-train-samples", "4000")
