@@ -73,7 +73,7 @@ def budget(args, task):
 
 
 def collect(run_dir):
-    task = os.path.basename(os.path.dirname(run_dir))
+    task = run_archive.task_of(run_dir)
     ev = json.load(open(os.path.join(run_dir, "eval_results.json")))
     metrics = {k[len("eval_"):]: v for k, v in ev.items() if k.startswith("eval_") and isinstance(v, (int, float))}
     out = {"metrics": metrics, "primary": metrics.get(PRIMARY[task])}
@@ -183,8 +183,7 @@ def main():
                 queue.append((command(args, task, cfg, seed, d), d))
 
     def on_done(run_dir):
-        task = os.path.basename(os.path.dirname(run_dir))
-        run_archive.record_run(args.archive, run_dir, CONFIGS, budget(args, task), collect)  # at once: a session may end first
+        run_archive.record_run(args.archive, run_dir, CONFIGS, budget(args, run_archive.task_of(run_dir)), collect)  # at once: a session may end first
         if not args.keep_checkpoints:
             prune_checkpoints(run_dir, args.epochs)
 

@@ -33,6 +33,15 @@ def _config_seed(name):
     return (config, int(seed)) if config and seed.isdigit() else None
 
 
+def task_of(run_dir):
+    """The task (or dataset-budget folder) a run folder RUNS/<task>/<config>-seed<k> belongs to."""
+    return os.path.basename(os.path.dirname(run_dir))
+
+
+def _matches(record, budget):
+    return all(record.get(k) == v for k, v in budget.items())
+
+
 def load(archive, task, config, seed, budget):
     """The record of that run if it is archived and was trained with `budget` (a dict such as
     {"epochs": 3}: every item must match the record's), else None."""
@@ -43,7 +52,7 @@ def load(archive, task, config, seed, budget):
         return None
     except ValueError as e:
         raise SystemExit(f"{path(archive, task, config, seed)}: not valid JSON ({e}); fix or delete it")
-    return record if all(record.get(k) == v for k, v in budget.items()) else None
+    return record if _matches(record, budget) else None
 
 
 def records(archive, task, config, budget):
@@ -57,16 +66,14 @@ def records(archive, task, config, budget):
 
 
 def record_run(archive, run_dir, configs, budget, collect):
-    """Records the run folder .../<task>/<config>-seed<k> with its budget if it is finished (trained for
-    budget["epochs"]), its config is one of `configs` and the record collect(run_dir) gives does not
-    contradict the budget."""
+    """Records the run folder .../<task>/<config>-seed<k> if it is finished (trained for budget["epochs"]),
+    its config is one of `configs` and it was trained with `budget`. collect(run_dir) gives the record;
+    a budget item it does not report is taken from `budget`."""
     key = _config_seed(os.path.basename(run_dir))
     if key and key[0] in configs and finished(run_dir, budget["epochs"]):
-        record = collect(run_dir)
-        if any(record.get(k, v) != v for k, v in budget.items()):
-            return  # trained with another budget (e.g. another SST-2 subset): not this table's run
-        task = os.path.basename(os.path.dirname(run_dir))
-        save(archive, task, *key, dict(record, **budget, source=os.path.relpath(run_dir, ROOT)))
+        record = dict(budget, **collect(run_dir), source=os.path.relpath(run_dir, ROOT))
+        if _matches(record, budget):  # else trained with another budget (e.g. another SST-2 subset)
+            save(archive, task_of(run_dir), *key, record)
 
 
 def record_finished(archive, base, configs, budget, collect):
