@@ -1,4 +1,4 @@
-// A PAD (or DY-Conv) layer folded for deployment (PADNET.md §5): per sample the kernel starts from
+// A PAD (or DY-Conv) layer folded for deployment (docs/PADNET.md §5): per sample the kernel starts from
 // the dense static part and only the kappa*N dynamic positions are mixed from K value arrays, so
 // aggregation costs K*kappa*N + N instead of K*N and the stored values shrink accordingly.
 #pragma once

@@ -1,4 +1,4 @@
-// A trained PAD-MoE (or MoE) layer folded for deployment (PADNET.md §5): the static dense part
+// A trained PAD-MoE (or MoE) layer folded for deployment (docs/PADNET.md §5): the static dense part
 // lambda_s (1-M) ⊙ Ws, one shared index list of the dynamic positions and E value arrays
 // lambda_d W_e there. Routing is the trained router's clean gate (no noise, so no w_noise); each
 // chosen expert's weight is rebuilt from its values, so outputs equal the trained layer's in eval mode.

@@ -1,4 +1,4 @@
-// Dynamic convolution (DY-Conv, Chen et al. 2020; PADNET.md §2) and its PAD form (§1): K kernels
+// Dynamic convolution (DY-Conv, Chen et al. 2020; docs/PADNET.md §2) and its PAD form (§1): K kernels
 // mixed per sample by an attention branch, y_b = conv(x_b, Theta(x_b)).
 #pragma once
 #include <utility>

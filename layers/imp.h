@@ -1,4 +1,4 @@
-// Iterative Mode Partition (PADNET.md §4): decides which weight entries of the PAD layers stay
+// Iterative Mode Partition (docs/PADNET.md §4): decides which weight entries of the PAD layers stay
 // dynamic. Start fully dynamic (M = 1); for t = 1..T score every entry, then keep the top
 // kappa_t fraction dynamic (globally or per layer), kappa_t = kappa^(t/T) or 1 - (1-kappa) t/T.
 // No weights change between iterations; entries may come back. The caller freezes M afterwards.

@@ -101,7 +101,7 @@ Tensor MoeLinear::forward(const Tensor& x_in) {
   const int64_t T = x.size(0), E = experts();
   MoeRoute r = noisy_top_k(x, w_gate, w_noise, top_k_, training() && noisy_, noise_epsilon_);
   balance_loss_ = r.balance_loss;
-  // PAD: expert e's kernel is Theta_e = dynamic_e + static (PADNET.md §5). Adding the static part to
+  // PAD: expert e's kernel is Theta_e = dynamic_e + static (docs/PADNET.md §5). Adding the static part to
   // the E expert kernels costs one E*N elementwise add; applying it to every token as its own product
   // would cost a third dense GEMM per FFN linear. Both are the same: the gates of a token's chosen
   // experts sum to 1 (and a gradient equal across a token's slots vanishes through their softmax).

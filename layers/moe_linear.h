@@ -1,4 +1,4 @@
-// Mixture-of-experts linear layer with a noisy top-k router (Shazeer et al. 2017; PADNET.md §3),
+// Mixture-of-experts linear layer with a noisy top-k router (Shazeer et al. 2017; docs/PADNET.md §3),
 // and its PAD form (§1): E single-linear experts W_1..W_E share one mask M with a static Ws.
 //
 //   clean logits h = x W_g; training adds eps * (softplus(x W_n) + 0.01), eps ~ N(0, 1)

@@ -1,4 +1,4 @@
-// The PAD parameterisation (PADNET.md §1), written once and shared by dynamic convolution and the
+// The PAD parameterisation (docs/PADNET.md §1), written once and shared by dynamic convolution and the
 // MoE layer. A PadLayer holds K dynamic factors W_1..W_K of one weight shape S and, in PAD mode,
 // a static tensor Ws, a binary mask M (1 = dynamic, shared by all K factors) and a scalar phi:
 //
@@ -24,7 +24,7 @@ struct PadOptions {
   bool scale = true;  // learn lambda_d/lambda_s through phi; off: both fixed at 1 (ablation)
 };
 
-// A trained PAD layer in deployment form (PADNET.md §5): Theta(x) = static_dense, then
+// A trained PAD layer in deployment form (docs/PADNET.md §5): Theta(x) = static_dense, then
 // Theta[index] += sum_k pi_k values[k]. Holds (K kappa + 1 - kappa) N values plus the index list.
 struct FoldedPad {
   Tensor static_dense;  // [S...]: lambda_s (1 - M) ⊙ Ws (zeros for a fully dynamic layer)
@@ -53,7 +53,7 @@ class PadLayer : public Layer {
   int64_t dynamic_entries() const;  // sum(M)
   double kappa() const { return is_pad() ? double(dynamic_entries()) / double(numel_) : 1.0; }
   void set_mask(const Tensor& mask);  // binary, shape S
-  // Values a deployed layer stores: K per dynamic entry + one per static entry (PADNET.md §5).
+  // Values a deployed layer stores: K per dynamic entry + one per static entry (docs/PADNET.md §5).
   int64_t stored_values() const;
   // Trained values outside the factors that a deployed model drops (the MoE router's noise weights).
   virtual int64_t training_only_values() const { return 0; }

@@ -1,4 +1,4 @@
-// BERT with mixture-of-experts FFNs (PADNET.md §3): every FFN linear (intermediate.dense,
+// BERT with mixture-of-experts FFNs (docs/PADNET.md §3): every FFN linear (intermediate.dense,
 // output.dense) becomes a MoeLinear whose experts, and in PAD form its Ws, are copies of the
 // pretrained dense weight ("upcycling"); every other weight is copied from the dense model.
 #pragma once

@@ -1,5 +1,5 @@
 // PAD-Net for ResNets: the conv factory that makes block and shortcut convs dynamic or PAD
-// (PADNET.md §2.6: stem and classifier stay static), and the model-level accounting the apps
+// (docs/PADNET.md §2.6: stem and classifier stay static), and the model-level accounting the apps
 // report: static / dynamic / stored parameters, achieved kappa, FLOPs.
 #pragma once
 #include <string>
@@ -24,20 +24,20 @@ struct ParameterCounts {
   int64_t trainable = 0;  // what training updates
   int64_t dynamic = 0;    // K x dynamic entries of the PAD/DY layers (input-dependent weights)
   int64_t static_ = 0;    // every other stored value: plain layers plus Ws at static entries
-  int64_t stored() const { return dynamic + static_; }  // the deployed model's values (PADNET.md §5)
+  int64_t stored() const { return dynamic + static_; }  // the deployed model's values (docs/PADNET.md §5)
   int64_t dynamic_entries = 0, mask_entries = 0;         // over all PAD/DY layers: kappa = ratio
   double kappa() const { return mask_entries ? double(dynamic_entries) / double(mask_entries) : 0.0; }
 };
 ParameterCounts count_parameters(const Module& model);
 
 // The deployment form of a trained ResNet: every DynamicConv2d folded into a DeployedConv2d
-// (PADNET.md §5), everything else copied. Same outputs in eval mode.
+// (docs/PADNET.md §5), everything else copied. Same outputs in eval mode.
 std::shared_ptr<ResNet> deploy_resnet(const ResNet& trained);
 // Copies every trained tensor the deployed model has under the same name; the only names allowed
 // to be new are the folded tensors (static_dense, index, values).
 void copy_unfolded_weights(const Module& trained, Module& deployed);
 
-// Values a deployed model stores (PADNET.md §5): every tensor of its state dict but BN statistics,
+// Values a deployed model stores (docs/PADNET.md §5): every tensor of its state dict but BN statistics,
 // temperatures and the index lists. static_dense is kept dense in the file; its zeros at the dynamic
 // positions (one per index entry) are not counted. Equals count_parameters(trained).stored().
 int64_t deployed_values(const Module& deployed);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The cherry table (PADNET.md §7): ResNet-20 on Fashion-MNIST and the CIFAR-10 copy with static,
+"""The cherry table (docs/PADNET.md §7): ResNet-20 on Fashion-MNIST and the CIFAR-10 copy with static,
 DY-Conv (kappa = 1), PAD-Net kappa = 0.3 (IMP), PAD kappa = 0.3 with a random partition, and PAD
 kappa = 0.3 without scale factors, over several seeds.
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """GLUE results: Cherry's finetune_bert on RTE, MRPC, CoLA, STS-B and SST-2 with dense fine-tuning,
 MoE (kappa = 1), PAD-MoE (kappa = 0.5, IMP) and PAD-MoE with a random partition (the GLUE cherry
-table, PADNET.md §7), plus the same dense fine-tuning done by the PyTorch reference
+table, docs/PADNET.md §7), plus the same dense fine-tuning done by the PyTorch reference
 (scripts/glue_reference.py) on the same machine (config "torch").
 
 Resumable: each run lives in RUNS/<task>/<config>-seed<k>; an interrupted Cherry run continues from

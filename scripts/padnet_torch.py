@@ -1,6 +1,6 @@
 """PyTorch reference of Cherry's dynamic layers (test oracle and benchmark baseline only).
 
-DynamicConv2d follows PADNET.md §1-§2 with the reference grouped-conv trick (one conv with
+DynamicConv2d follows docs/PADNET.md §1-§2 with the reference grouped-conv trick (one conv with
 groups = B*g over a [1, B*C, H, W] view) and Cherry's state-dict names, so a state dict moves
 between the two unchanged. resnet20() builds the CIFAR ResNet-20 with static, dynamic or PAD
 block convs, like train_resnet --conv.
@@ -109,7 +109,7 @@ class ResNet20(nn.Module):
 
 
 class MoeLinear(nn.Module):
-    """Noisy top-k MoE linear (PADNET.md §3), the same computation as Cherry's layers/moe_linear.cpp:
+    """Noisy top-k MoE linear (docs/PADNET.md §3), the same computation as Cherry's layers/moe_linear.cpp:
     per-expert gather, one GEMM per expert, scatter-add back; PAD form with pad=True."""
 
     def __init__(self, dense: nn.Linear, experts=8, k=2, pad=False, scale=True, noise_epsilon=0.01):

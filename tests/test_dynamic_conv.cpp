@@ -1,6 +1,6 @@
 // DynamicConv2d and the PAD parameterisation: float64 gradient checks (input, every parameter, the
 // mask M as a real-valued tensor, phi), the two executions against a per-sample loop written from
-// PADNET.md's formulas, and the limits PAD(kappa=1) == DY-Conv, PAD(kappa=0) == static conv.
+// docs/PADNET.md's formulas, and the limits PAD(kappa=1) == DY-Conv, PAD(kappa=0) == static conv.
 #include "autograd/gradcheck.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
@@ -30,7 +30,7 @@ void randomise_pad(DynamicConv2d& layer, uint64_t seed) {
   if (layer.phi.defined()) layer.phi.fill_(0.3);
 }
 
-// PADNET.md §1-§2 literally, one sample at a time.
+// docs/PADNET.md §1-§2 literally, one sample at a time.
 Tensor per_sample_reference(DynamicConv2d& l, const Tensor& x) {
   NoGradGuard ng;
   const Conv2dOptions& c = l.conv_options();

@@ -58,7 +58,7 @@ TEST_CASE("MoeLinear: float64 gradient check of outputs and balance loss (noisy 
   }
 }
 
-TEST_CASE("MoeLinear: the router starts at zero (uniform clean logits, PADNET.md §3)") {
+TEST_CASE("MoeLinear: the router starts at zero (uniform clean logits, docs/PADNET.md §3)") {
   for (DynamicMode mode : {DynamicMode::dynamic, DynamicMode::pad}) {
     MoeLinear m(6, 4, moe_opts(8, 2, mode));
     CHECK(amax(abs(m.w_gate)).item<float>() == 0.0f);

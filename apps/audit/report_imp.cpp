@@ -31,7 +31,7 @@ std::optional<Section> imp_section(const AuditData& d) {
       "κ<sup>t/T</sup></code> (exponential) or <code>1 − (1 − κ)·t/T</code> (linear), ranked over all layers (global) or per layer. No "
       "weight changes between iterations, but the scores are taken with the current mask, so an entry made static can come back: each "
       "change of mode is a <em>flip</em>. The histograms show <code>log<sub>10</sub> S</code>; entries at or right of the dashed threshold "
-      "(the smallest score kept dynamic) stay dynamic (PADNET.md §4).");
+      "(the smallest score kept dynamic) stay dynamic (docs/PADNET.md §4).");
   if (const auto step = d.imp.front().step)
     h += "<p>This run partitioned the mask " +
          (*step == 0 ? std::string("before training, on the freshly initialised network.")
@@ -52,7 +52,7 @@ std::optional<Section> imp_section(const AuditData& d) {
     const double miss = double(dynamic) - r.target_kappa * double(entries);
     rows.push_back({count(r.iteration), fixed(r.target_kappa, 4), fixed(r.achieved_kappa, 4), count(dynamic) + " / " + count(entries),
                     fixed(miss, 1), count(r.total_flips()), fixed(r.threshold, 9), count(r.total_zero_scores())});
-    // PADNET.md §4: missing the target by more than one entry per layer is a bug.
+    // docs/PADNET.md §4: missing the target by more than one entry per layer is a bug.
     if (std::abs(miss) > double(r.layers.size()) + 0.5)
       warnings += warning("Iteration " + count(r.iteration) + " misses its target by " + fixed(miss, 1) + " entries, more than one per layer (" +
                           count(int64_t(r.layers.size())) + "): the partition code has a bug.");

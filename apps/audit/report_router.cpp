@@ -14,7 +14,7 @@ std::optional<Section> router_section(const AuditData& d) {
       "Tokens per expert counts routing decisions (it sums to tokens × k); an expert with none is <em>dead</em>: its parameters stop "
       "learning. The router entropy (normalised by log E) is 1 for uniform routing; the load-balancing term <code>CV²(importance) + "
       "CV²(load)</code> (plotted; the loss adds it times <code>--balance-coef</code>, 0.01 by default) pushes towards even use "
-      "(PADNET.md §3).");
+      "(docs/PADNET.md §3).");
   std::vector<std::string> small;
   std::vector<std::string> names;
   BarSeries dead{"dead experts", {}};

@@ -35,7 +35,7 @@ std::string parameters_table(const json& m) {
     if (auto v = number_at(m, key)) rows.push_back({label, count(int64_t(std::llround(*v))), note});
   };
   row("trainable_parameters", "trainable", "every learnable tensor while training: K kernels, W<sub>s</sub>, φ, attention, BN, stem, head");
-  row("stored_parameters", "stored (deployed)", "static + dynamic: what the folded model keeps (PADNET.md §5)");
+  row("stored_parameters", "stored (deployed)", "static + dynamic: what the folded model keeps (docs/PADNET.md §5)");
   row("static_parameters", "static", "(1−κ)·N per PAD layer plus every tensor outside the PAD layers (attention, BN, stem, classifier)");
   row("dynamic_parameters", "dynamic", "K·κ·N per PAD layer");
   if (auto k = number_at(m, "kappa")) rows.push_back({"global κ", fixed(*k, 4), "Σ M / numel(M) over all PAD layers' mask entries"});
@@ -86,7 +86,7 @@ std::optional<Section> summary_section(const AuditData& d) {
       "the mask <code>M = 1</code>) plus <code>(1−κ)·N</code> static values (<code>W<sub>s</sub></code> where <code>M = 0</code>); a "
       "fully dynamic layer keeps <code>K·N</code>. So <em>stored</em> parameters fall with κ while <em>trainable</em> ones do not: "
       "training still updates every W<sub>k</sub> and W<sub>s</sub>. κ is counted globally over all PAD layers' mask entries; "
-      "attention or router weights, normalisation, stem and classifier are not part of it (PADNET.md §1).");
+      "attention or router weights, normalisation, stem and classifier are not part of it (docs/PADNET.md §1).");
   std::vector<std::vector<std::string>> run;
   const json& c = d.config;
   std::string model = c.is_object() && c.contains("model") ? esc(json_value_text(c["model"])) : "-";
@@ -107,7 +107,7 @@ std::optional<Section> summary_section(const AuditData& d) {
     h += "<h3>Deployment form (deploy.json)</h3>\n" +
          explain("The folded model stores <code>S<sub>l</sub> = λ<sub>s</sub>(1−M) ⊙ W<sub>s</sub></code> densely and "
                  "<code>λ<sub>d</sub> M ⊙ W<sub>k</sub></code> only at the dynamic positions; <code>max_abs_output_diff</code> compares "
-                 "its outputs with the training-time form on real inputs and should be at rounding level (PADNET.md §5).") +
+                 "its outputs with the training-time form on real inputs and should be at rounding level (docs/PADNET.md §5).") +
          table({"key", "value"}, rows);
   }
   if (c.is_object()) {
@@ -154,7 +154,7 @@ std::optional<Section> training_section(const AuditData& d) {
   std::string h = explain(
       "The loss is the cross-entropy of each logged training batch (noisy) and its running mean. The learning-rate schedule is "
       "evaluated per step. The temperature τ divides the attention logits, <code>π = softmax(z / τ)</code>; it falls linearly per "
-      "iteration from 30 to 1 over the first 10 epochs (PADNET.md §2), so early on all K kernels get nearly equal weight (the "
+      "iteration from 30 to 1 over the first 10 epochs (docs/PADNET.md §2), so early on all K kernels get nearly equal weight (the "
       "layer behaves like a static conv with the mean kernel) and only later can the attention become selective.");
   return Section{"training", "Training curves", h + figure_grid(figs)};
 }

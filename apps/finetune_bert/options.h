@@ -38,10 +38,10 @@ struct FinetuneOptions {
   bool predict = true;       // predict_results_<task>.txt for the test split at the end
   bool log_batches = false;  // batch_indices.jsonl: the dataset rows of every step (for reference runs)
 
-  // Mixture of experts (PADNET.md §3-§4).
+  // Mixture of experts (docs/PADNET.md §3-§4).
   std::string ffn = "dense";  // dense|moe|pad
   int64_t experts = 8, top_k = 2;
-  ImpFlags imp{.kappa = 0.5};  // PADNET.md §7: PAD-MoE at kappa 0.5
+  ImpFlags imp{.kappa = 0.5};  // docs/PADNET.md §7: PAD-MoE at kappa 0.5
   int64_t imp_after = -1;     // steps of fully dynamic fine-tuning before IMP (-1: 10% of the run)
   double balance_coef = 0.01;
   std::string export_deploy;  // after training, write the folded PAD-MoE model (safetensors) here

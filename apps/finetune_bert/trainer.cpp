@@ -251,7 +251,7 @@ class BertTask final : public TrainTask {
     std::fflush(stdout);
   }
 
-  // PADNET.md §4 (ours for upcycled MoE): IMP after imp_after steps of fully dynamic fine-tuning,
+  // docs/PADNET.md §4 (ours for upcycled MoE): IMP after imp_after steps of fully dynamic fine-tuning,
   // scored on training batches of a loader of its own, model in eval mode; then M stays fixed.
   void run_imp(int64_t step) {
     TextLoader scoring(train_.enc, pad_id_, TextLoaderOptions{o_.batch_size, true, o_.seed ^ 0x1395u});
@@ -283,7 +283,7 @@ class BertTask final : public TrainTask {
   bool imp_planned() const { return o_.ffn == "pad" && o_.imp.iters > 0 && o_.imp.kappa < 1.0; }
 
   // IMP must fall inside the run, and after at least one step for the scorers that read how far the
-  // experts moved from Ws (they start equal to it, PADNET.md §4), else the partition is arbitrary.
+  // experts moved from Ws (they start equal to it, docs/PADNET.md §4), else the partition is arbitrary.
   void check_imp_step(int64_t full, int64_t total) const {
     CHERRY_CHECK(imp_after_ < full, "finetune_bert", "--imp-after ", imp_after_, " is not before the run's last step (", full,
                  " steps): IMP would never run and the model would stay fully dynamic");
@@ -296,7 +296,7 @@ class BertTask final : public TrainTask {
                   static_cast<long long>(imp_after_), static_cast<long long>(total));
   }
 
-  // PADNET.md §5: fold every MoE layer, check the outputs on a dev batch, save, report the counts.
+  // docs/PADNET.md §5: fold every MoE layer, check the outputs on a dev batch, save, report the counts.
   void export_deployment(RunDir& run) {
     CHERRY_CHECK(!moe_.empty(), "finetune_bert", "--export-deploy needs --ffn moe or pad (a dense model has nothing to fold)");
     model_->to(kCPU);  // the deployment form is built and checked on the host (later predictions run there too)

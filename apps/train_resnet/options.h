@@ -51,7 +51,7 @@ struct TrainOptions {
   int keep_last = 3;
   int workers = 2;
 
-  // PAD-Net (PADNET.md): which convs are dynamic, and how the mask is chosen.
+  // PAD-Net (docs/PADNET.md): which convs are dynamic, and how the mask is chosen.
   std::string conv = "pad";  // static|dynamic|pad
   int64_t kernels = 4;       // K
   ImpFlags imp;              // --kappa, --imp-*, --no-scale

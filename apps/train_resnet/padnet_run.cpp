@@ -49,7 +49,7 @@ void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOpt
     }
     io.batches = int64_t(batches.size());
   }
-  model.eval();  // PADNET.md §4: scores with the current M, model in eval mode
+  model.eval();  // docs/PADNET.md §4: scores with the current M, model in eval mode
   const Device device = model.parameters().front().device();
   auto loss_of_batch = [&](int64_t i) {
     const Batch& b = batches[size_t(i)];

@@ -24,7 +24,7 @@ void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOpt
 nlohmann::json model_summary(ResNet& model, const Shape& sample);
 std::string model_summary_line(const nlohmann::json& summary);
 
-// Folds the trained model (PADNET.md §5), checks it reproduces the model's eval outputs on
+// Folds the trained model (docs/PADNET.md §5), checks it reproduces the model's eval outputs on
 // `check_images`, and saves its state dict. Returns the report printed and written to deploy.json.
 nlohmann::json export_deployment(ResNet& model, const Tensor& check_images, const std::string& path);
 

@@ -175,7 +175,7 @@ class ResNetTask final : public TrainTask {
                 static_cast<long long>(o_.batch_size));
     std::printf("  runtime: %s\n  run dir: %s\n", runtime_.c_str(), run.path().c_str());
     std::fflush(stdout);
-    // PADNET.md §4: IMP once, before training, on the freshly initialised (or --init-from) network.
+    // docs/PADNET.md §4: IMP once, before training, on the freshly initialised (or --init-from) network.
     if (o_.conv == "pad" && !o_.eval_only && !from_checkpoint && o_.imp.iters > 0 && o_.imp.kappa < 1.0)
       run_imp_before_training(model_, *data_.train, o_, run);
     const nlohmann::json summary = model_summary(model_, sample);
