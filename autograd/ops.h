@@ -43,6 +43,7 @@ Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b);
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
+Tensor isfinite(const Tensor& x);  // bool: neither inf nor NaN (integers: all true)
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);

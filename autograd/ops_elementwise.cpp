@@ -175,6 +175,12 @@ Tensor eq(const Tensor& a, const Tensor& b) { return compare(BinaryOp::eq, a, b)
 Tensor gt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::gt, a, b); }
 Tensor lt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::lt, a, b); }
 
+Tensor isfinite(const Tensor& x) {
+  Tensor out = empty(x.shape(), DType::boolean, x.device());
+  be(x).isfinite(x.arg(), out.arg());
+  return out;
+}
+
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }

@@ -2,6 +2,7 @@
 // what its backward kernel needs (inputs, pooling indices, batch statistics).
 #include "autograd/flops.h"
 #include "autograd/op_helpers.h"
+#include "backends/custom_kernel.h"
 
 namespace cherry {
 using namespace detail;
@@ -92,7 +93,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const 
 }
 
 namespace {
-// Without a fused kernel (Backend::has_mixed_conv2d false): the B kernels [B*O, C/g, kh, kw] by
+// The composed default of the mixed_conv2d custom op, where the backend has no fused kernel: the B kernels [B*O, C/g, kh, kw] by
 // one GEMM, then one conv with groups B*g over x viewed as [1, B*C, H, W].
 Tensor stacked_kernels(const Tensor& mix, const Tensor& f) {
   const int64_t B = mix.size(0), F = f.size(0), N = f.numel() / F;
@@ -108,15 +109,15 @@ Conv2dParams per_sample(Conv2dParams p, int64_t B) {
 
 void mixed_conv2d_forward(const Tensor& x, const Tensor& mix, const Tensor& f, const Tensor& y, const Conv2dParams& p) {
   Backend& b = be(x);
-  if (b.has_mixed_conv2d(x.dtype())) return b.mixed_conv2d_forward(x.arg(), mix.arg(), f.arg(), y.arg(), p);
+  if (auto* fused = find_custom_kernel<MixedConv2dKernel>(b, x.dtype())) return fused->forward(x.arg(), mix.arg(), f.arg(), y.arg(), p);
   b.conv2d_forward(one_image(x).arg(), stacked_kernels(mix, f).arg(), null_arg(x.dtype()), one_image(y).arg(), per_sample(p, x.size(0)));
 }
 
 void mixed_conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& mix, const Tensor& f, const Tensor& gx,
                            const Tensor& gmix, const Tensor& gf, const Conv2dParams& p) {
   Backend& b = be(x);
-  if (b.has_mixed_conv2d(x.dtype()))
-    return b.mixed_conv2d_backward(gy.arg(), x.arg(), mix.arg(), f.arg(), arg_or_null(gx), arg_or_null(gmix), arg_or_null(gf), p);
+  if (auto* fused = find_custom_kernel<MixedConv2dKernel>(b, x.dtype()))
+    return fused->backward(gy.arg(), x.arg(), mix.arg(), f.arg(), arg_or_null(gx), arg_or_null(gmix), arg_or_null(gf), p);
   const int64_t B = x.size(0), F = f.size(0), N = f.numel() / F;
   Tensor w = stacked_kernels(mix, f);
   Tensor gw = gmix.defined() || gf.defined() ? empty(w.shape(), w.dtype(), w.device()) : Tensor();

@@ -51,16 +51,25 @@ ScopedBackendOverride::ScopedBackendOverride(DeviceType device, Backend* replace
 ScopedBackendOverride::~ScopedBackendOverride() { overrides()[size_t(device_)] = previous_; }
 
 const char* op_name(UnaryOp op) {
-  static const char* names[] = {"neg", "exp", "log", "sqrt", "rsqrt", "abs", "relu", "sigmoid", "tanh", "gelu", "sign", "square", "reciprocal", "erf"};
+#define CHERRY_UNARY_OP(name) #name,
+  static const char* names[] = {
+#include "backends/ops.def"
+  };
   return names[int(op)];
 }
 const char* op_name(BinaryOp op) {
-  static const char* names[] = {"add", "sub", "mul", "div", "maximum", "minimum", "pow", "eq", "ne", "lt", "le", "gt", "ge",
-                                "relu_backward", "gelu_backward"};
+#define CHERRY_BINARY_OP(name) #name,
+#define CHERRY_COMPARE_OP(name) #name,
+  static const char* names[] = {
+#include "backends/ops.def"
+  };
   return names[int(op)];
 }
 const char* op_name(ReduceOp op) {
-  static const char* names[] = {"sum", "mean", "max", "min"};
+#define CHERRY_REDUCE_OP(name) #name,
+  static const char* names[] = {
+#include "backends/ops.def"
+  };
   return names[int(op)];
 }
 

@@ -88,6 +88,11 @@ std::vector<OpCase> op_cases() {
   c.push_back({"softmax_last", {N({3, 7})}, [](const V& x) { return softmax(x[0], -1); }});
   c.push_back({"softmax_dim0", {NT({5, 3})}, [](const V& x) { return softmax(x[0], 0); }});
   c.push_back({"log_softmax", {N({2, 3, 6})}, [](const V& x) { return log_softmax(x[0], -1); }});
+  // finite, +-inf and NaN entries (x / 0 and 0 / 0), through a transposed view.
+  c.push_back({"isfinite", {NT({3, 4})}, [](const V& x) {
+    const Tensor z = x[0] * 0.0, t = cat({x[0], x[0] / z, z / z}, 0);
+    return isfinite(t.transpose(0, 1)).to(x[0].dtype());
+  }, false});
   c.push_back({"argmax", {D({4, 6})}, [](const V& x) { return argmax(x[0], 1); }, false});
   c.push_back({"topk", {D({4, 7})}, [](const V& x) { return topk(x[0], 3, -1).first; }});
   c.push_back({"topk_smallest_dim0", {D({6, 3})}, [](const V& x) { return topk(x[0], 2, 0, false).first; }});

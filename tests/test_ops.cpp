@@ -120,7 +120,7 @@ TEST_CASE("op harness: CPU backend matches the reference backend, forward and ba
     CHECK_MESSAGE(counting.calls[m] > 0, "backend method never exercised by the op harness: ", m);
   }
   if (cpu_backend().has_channel_blocks(DType::f32))
-    for (const char* m : {"conv2d_forward", "conv2d_backward", "mixed_conv2d_forward", "mixed_conv2d_backward", "batch_norm_forward",
+    for (const char* m : {"conv2d_forward", "conv2d_backward", "mixed_conv2d.forward", "mixed_conv2d.backward", "batch_norm_forward",
                           "batch_norm_backward"}) {
       CAPTURE(m);
       CHECK_MESSAGE(counting.block_calls[m] > 0, "channel-blocks kernel never exercised by the op harness: ", m);
@@ -204,7 +204,8 @@ TEST_CASE("op harness: CUDA backend matches the reference backend, forward and b
   }
   for (const auto& m : CountingBackend::op_methods()) {
     CAPTURE(m);
-    if (m.starts_with("mixed_conv2d") && !counting.has_mixed_conv2d(DType::f32)) continue;  // optional fused kernel
+    const auto dot = m.find('.');  // a custom kernel: optional
+    if (dot != std::string::npos && !backend_for(DeviceType::cuda).custom_kernel(m.substr(0, dot), DType::f32)) continue;
     CHECK_MESSAGE(counting.calls[m] > 0, "CUDA backend method never exercised by the op harness: ", m);
   }
   for (auto name : kDeviceOnlyOps) {

@@ -1,4 +1,4 @@
-// DY-Conv's per-sample convolution with the kernel mix fused in (Backend::mixed_conv2d_*), f32.
+// DY-Conv's per-sample convolution with the kernel mix fused in (the MixedConv2dKernel custom kernel), f32.
 // The per-sample conv is one oneDNN conv with groups = B*g whose weights are the B mixed kernels
 // W_b = sum_f mix[b, f] F_f. Instead of a plain [B, N] GEMM followed by a reorder of all B kernels
 // into oneDNN's blocked layout (these reorders were half of all reorder time in a DY-ResNet step),
@@ -188,7 +188,14 @@ void reduce_kernel_grad(Scratch& dw, const SampleConv& s, const Arg& mix, const 
 
 }  // namespace
 
-void mixed_conv2d_forward_onednn(const Arg& x, const Arg& mix, const Arg& factors, const Arg& y, const Conv2dParams& p) {
+class MixedConv2dOnednn final : public MixedConv2dKernel {
+ public:
+  void forward(const Arg& x, const Arg& mix, const Arg& factors, const Arg& y, const Conv2dParams& p) override;
+  void backward(const Arg& gy, const Arg& x, const Arg& mix, const Arg& factors, const Arg& gx, const Arg& gmix,
+                const Arg& gfactors, const Conv2dParams& p) override;
+};
+
+void MixedConv2dOnednn::forward(const Arg& x, const Arg& mix, const Arg& factors, const Arg& y, const Conv2dParams& p) {
   guarded("mixed_conv2d", [&] {
     const SampleConv s = sample_conv(x, factors, y, p);
     Prims& pr = prims_for(s.geo);
@@ -202,8 +209,8 @@ void mixed_conv2d_forward_onednn(const Arg& x, const Arg& mix, const Arg& factor
   });
 }
 
-void mixed_conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& mix, const Arg& factors, const Arg& gx,
-                                  const Arg& gmix, const Arg& gfactors, const Conv2dParams& p) {
+void MixedConv2dOnednn::backward(const Arg& gy, const Arg& x, const Arg& mix, const Arg& factors, const Arg& gx,
+                                 const Arg& gmix, const Arg& gfactors, const Conv2dParams& p) {
   guarded("mixed_conv2d_backward", [&] {
     const SampleConv s = sample_conv(x, factors, gy, p);
     Prims& pr = prims_for(s.geo);
@@ -228,6 +235,11 @@ void mixed_conv2d_backward_onednn(const Arg& gy, const Arg& x, const Arg& mix, c
     }
     st.wait();
   });
+}
+
+MixedConv2dKernel& mixed_conv2d_onednn() {
+  static MixedConv2dOnednn kernel;
+  return kernel;
 }
 
 }  // namespace cherry::cpu

@@ -89,53 +89,27 @@ template <class TO, class TA, class F> void map2(const Arg& a, const Arg& b, con
 
 void unary(UnaryOp op, const Arg& x, const Arg& out) {
   dispatch_arith(x.dtype, op_name(op), [&]<class T>() {
-    switch (op) {
-      case UnaryOp::neg: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(-v); });
-      case UnaryOp::exp: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return math::exp_of(v); });
-      case UnaryOp::log: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(std::log(v)); });
-      case UnaryOp::sqrt: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(std::sqrt(v)); });
-      case UnaryOp::rsqrt: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(T(1) / std::sqrt(v)); });
-      case UnaryOp::abs: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(v < T(0) ? -v : v); });
-      case UnaryOp::relu: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return v > T(0) ? v : T(0); });
-      case UnaryOp::sigmoid: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(math::sigmoid(v)); });
-      case UnaryOp::tanh: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(std::tanh(v)); });
-      case UnaryOp::gelu: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(math::gelu(v)); });
-      case UnaryOp::sign: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return math::sign(v); });
-      case UnaryOp::square: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(v * v); });
-      case UnaryOp::reciprocal: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(T(1) / v); });
-      case UnaryOp::erf: return map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(std::erf(v)); });
-    }
+    with_unary_op(op, [&]<UnaryOp Op>() { map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return math::unary<Op>(v); }); });
   });
 }
 
 void binary(BinaryOp op, const Arg& a, const Arg& b, const Arg& out) {
   if (is_comparison(op)) {
     dispatch_all(a.dtype, [&]<class T>() {
-      switch (op) {
-        case BinaryOp::eq: return map2<bool, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return x == y; });
-        case BinaryOp::ne: return map2<bool, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return x != y; });
-        case BinaryOp::lt: return map2<bool, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return x < y; });
-        case BinaryOp::le: return map2<bool, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return x <= y; });
-        case BinaryOp::gt: return map2<bool, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return x > y; });
-        default: return map2<bool, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return x >= y; });
-      }
+      with_compare_op(op, [&]<BinaryOp Op>() {
+        map2<bool, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return math::compare<Op>(x, y); });
+      });
     });
     return;
   }
   dispatch_arith(a.dtype, op_name(op), [&]<class T>() {
-    switch (op) {
-      case BinaryOp::add: return map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return T(x + y); });
-      case BinaryOp::sub: return map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return T(x - y); });
-      case BinaryOp::mul: return map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return T(x * y); });
-      case BinaryOp::div: return map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return T(x / y); });
-      case BinaryOp::maximum: return map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return x > y ? x : y; });
-      case BinaryOp::minimum: return map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return x < y ? x : y; });
-      case BinaryOp::pow: return map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return T(std::pow(x, y)); });
-      case BinaryOp::relu_backward: return map2<T, T>(a, b, out, [](T g, T x) CHERRY_SCALAR_LAMBDA { return x > T(0) ? g : T(0); });
-      case BinaryOp::gelu_backward: return map2<T, T>(a, b, out, [](T g, T x) CHERRY_SCALAR_LAMBDA { return T(g * math::gelu_grad(x)); });
-      default: throw Error(op_name(op), "not an arithmetic op");
-    }
+    with_arith_op(op, [&]<BinaryOp Op>() { map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return math::binary<Op>(x, y); }); });
   });
+}
+
+// v - v is 0 for every finite v and NaN for inf and NaN; unlike std::isfinite it vectorises.
+void isfinite(const Arg& x, const Arg& out) {
+  dispatch_arith(x.dtype, "isfinite", [&]<class T>() { map1<bool, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return v - v == T(0); }); });
 }
 
 void where(const Arg& cond, const Arg& a, const Arg& b, const Arg& out) {

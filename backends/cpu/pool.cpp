@@ -34,7 +34,7 @@ void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& indices, const Po
   });
 }
 
-void max_pool2d_backward(const Arg& gy, const Arg& indices, const Arg& gx) {
+void max_pool2d_backward(const Arg& gy, const Arg& indices, const Arg& gx, const Pool2dParams&) {
   dispatch_floating(gy.dtype, "max_pool2d_backward", [&]<class T>() {
     const int64_t planes = gx.shape[0] * gx.shape[1], HW = gx.shape[2] * gx.shape[3], OHW = gy.shape[2] * gy.shape[3];
 #pragma omp parallel for if (gx.numel() >= 16384)

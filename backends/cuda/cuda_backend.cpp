@@ -131,52 +131,9 @@ class CudaBackend final : public Backend {
     cuda::check_device_errors();
   }
 
-  void fill(const Arg& out, double v) override { cuda::fill(out, v); }
-  void copy(const Arg& src, const Arg& dst) override { cuda::copy(src, dst); }
-  void unary(UnaryOp op, const Arg& x, const Arg& out) override { cuda::unary(op, x, out); }
-  void binary(BinaryOp op, const Arg& a, const Arg& b, const Arg& out) override { cuda::binary(op, a, b, out); }
-  void where(const Arg& c, const Arg& a, const Arg& b, const Arg& out) override { cuda::where(c, a, b, out); }
-  void reduce(ReduceOp op, const Arg& x, const Arg& out) override { cuda::reduce(op, x, out); }
-  void argmax(const Arg& x, const Arg& out) override { cuda::argmax(x, out); }
-  void topk(const Arg& x, int64_t k, bool largest, const Arg& v, const Arg& i) override { cuda::topk(x, k, largest, v, i); }
-  void softmax(const Arg& x, bool log, const Arg& y) override { cuda::softmax(x, log, y); }
-  void softmax_backward(const Arg& y, const Arg& gy, bool log, const Arg& gx) override { cuda::softmax_backward(y, gy, log, gx); }
-  void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta) override { cuda::matmul(a, b, c, alpha, beta); }
-
-  void conv2d_forward(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) override {
-    cuda::conv2d_forward(x, w, bias, y, p);
-  }
-  void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gb,
-                       const Conv2dParams& p) override {
-    cuda::conv2d_backward(gy, x, w, gx, gw, gb, p);
-  }
-  void max_pool2d_forward(const Arg& x, const Arg& y, const Arg& i, const Pool2dParams& p) override { cuda::max_pool2d_forward(x, y, i, p); }
-  void max_pool2d_backward(const Arg& gy, const Arg& i, const Arg& gx, const Pool2dParams& p) override {
-    cuda::max_pool2d_backward(gy, i, gx, p);
-  }
-  void avg_pool2d_forward(const Arg& x, const Arg& y, const Pool2dParams& p) override { cuda::avg_pool2d_forward(x, y, p); }
-  void avg_pool2d_backward(const Arg& gy, const Arg& gx, const Pool2dParams& p) override { cuda::avg_pool2d_backward(gy, gx, p); }
-  void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& rm, const Arg& rv, bool training, double momentum,
-                          double eps, const Arg& y, const Arg& mean, const Arg& invstd) override {
-    cuda::batch_norm_forward(x, w, b, rm, rv, training, momentum, eps, y, mean, invstd);
-  }
-  void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& mean, const Arg& invstd, const Arg& gx,
-                           const Arg& gw, const Arg& gb) override {
-    cuda::batch_norm_backward(gy, x, w, mean, invstd, gx, gw, gb);
-  }
-  void layer_norm_forward(const Arg& x, const Arg& w, const Arg& b, double eps, const Arg& y, const Arg& mean, const Arg& rstd) override {
-    cuda::layer_norm_forward(x, w, b, eps, y, mean, rstd);
-  }
-  void layer_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& mean, const Arg& rstd, const Arg& gx,
-                           const Arg& gw, const Arg& gb) override {
-    cuda::layer_norm_backward(gy, x, w, mean, rstd, gx, gw, gb);
-  }
-  void index_select(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) override { cuda::index_select(x, dim, idx, out); }
-  void index_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) override { cuda::index_add(out, dim, idx, src); }
-  void gather(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) override { cuda::gather(x, dim, idx, out); }
-  void scatter_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) override { cuda::scatter_add(out, dim, idx, src); }
-  void sgd_step(const Arg& p, const Arg& g, const Arg& buf, const SgdStep& s) override { cuda::sgd_step(p, g, buf, s); }
-  void adamw_step(const Arg& p, const Arg& g, const Arg& m, const Arg& v, const AdamWStep& s) override { cuda::adamw_step(p, g, m, v, s); }
+#define CHERRY_KERNEL(name, params, args) \
+  void name params override { cuda::name args; }
+#include "backends/ops.def"
 };
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <type_traits>
 
 #include "backends/cuda/cuda_check.h"
-#include "backends/cuda/device_math.cuh"
+#include "backends/scalar_math.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/strided.h"
 #include "backends/dispatch.h"
@@ -90,7 +90,7 @@ template <UnaryOp Op, class T>
 struct UnaryFn {
   T* out;
   const T* x;
-  __device__ void operator()(const int64_t (&off)[2]) const { out[off[0]] = dmath::unary<Op>(x[off[1]]); }
+  __device__ void operator()(const int64_t (&off)[2]) const { out[off[0]] = math::unary<Op>(x[off[1]]); }
 };
 
 template <BinaryOp Op, class T>
@@ -98,7 +98,7 @@ struct BinaryFn {
   T* out;
   const T* a;
   const T* b;
-  __device__ void operator()(const int64_t (&off)[3]) const { out[off[0]] = dmath::binary<Op>(a[off[1]], b[off[2]]); }
+  __device__ void operator()(const int64_t (&off)[3]) const { out[off[0]] = math::binary<Op>(a[off[1]], b[off[2]]); }
 };
 
 template <BinaryOp Op, class T>
@@ -106,7 +106,19 @@ struct CompareFn {
   bool* out;
   const T* a;
   const T* b;
-  __device__ void operator()(const int64_t (&off)[3]) const { out[off[0]] = dmath::compare<Op>(a[off[1]], b[off[2]]); }
+  __device__ void operator()(const int64_t (&off)[3]) const { out[off[0]] = math::compare<Op>(a[off[1]], b[off[2]]); }
+};
+
+template <class T>
+struct IsFiniteFn {
+  bool* out;
+  const T* x;
+  __device__ void operator()(const int64_t (&off)[2]) const {
+    if constexpr (std::is_integral_v<T>)
+      out[off[0]] = true;
+    else
+      out[off[0]] = ::isfinite(x[off[1]]);
+  }
 };
 
 template <class T, class C>
@@ -126,87 +138,6 @@ struct ScaleFn {
 };
 
 // Runtime op -> compile-time op: f.template operator()<Op>() for the op's enum value.
-template <class F>
-void with_unary_op(UnaryOp op, F&& f) {
-  switch (op) {
-    case UnaryOp::neg:
-      return f.template operator()<UnaryOp::neg>();
-    case UnaryOp::exp:
-      return f.template operator()<UnaryOp::exp>();
-    case UnaryOp::log:
-      return f.template operator()<UnaryOp::log>();
-    case UnaryOp::sqrt:
-      return f.template operator()<UnaryOp::sqrt>();
-    case UnaryOp::rsqrt:
-      return f.template operator()<UnaryOp::rsqrt>();
-    case UnaryOp::abs:
-      return f.template operator()<UnaryOp::abs>();
-    case UnaryOp::relu:
-      return f.template operator()<UnaryOp::relu>();
-    case UnaryOp::sigmoid:
-      return f.template operator()<UnaryOp::sigmoid>();
-    case UnaryOp::tanh:
-      return f.template operator()<UnaryOp::tanh>();
-    case UnaryOp::gelu:
-      return f.template operator()<UnaryOp::gelu>();
-    case UnaryOp::sign:
-      return f.template operator()<UnaryOp::sign>();
-    case UnaryOp::square:
-      return f.template operator()<UnaryOp::square>();
-    case UnaryOp::reciprocal:
-      return f.template operator()<UnaryOp::reciprocal>();
-    case UnaryOp::erf:
-      return f.template operator()<UnaryOp::erf>();
-  }
-  throw Error("unary", "unknown op");
-}
-
-template <class F>
-void with_arith_op(BinaryOp op, F&& f) {
-  switch (op) {
-    case BinaryOp::add:
-      return f.template operator()<BinaryOp::add>();
-    case BinaryOp::sub:
-      return f.template operator()<BinaryOp::sub>();
-    case BinaryOp::mul:
-      return f.template operator()<BinaryOp::mul>();
-    case BinaryOp::div:
-      return f.template operator()<BinaryOp::div>();
-    case BinaryOp::maximum:
-      return f.template operator()<BinaryOp::maximum>();
-    case BinaryOp::minimum:
-      return f.template operator()<BinaryOp::minimum>();
-    case BinaryOp::pow:
-      return f.template operator()<BinaryOp::pow>();
-    case BinaryOp::relu_backward:
-      return f.template operator()<BinaryOp::relu_backward>();
-    case BinaryOp::gelu_backward:
-      return f.template operator()<BinaryOp::gelu_backward>();
-    default:
-      throw Error(op_name(op), "not an arithmetic op");
-  }
-}
-
-template <class F>
-void with_compare_op(BinaryOp op, F&& f) {
-  switch (op) {
-    case BinaryOp::eq:
-      return f.template operator()<BinaryOp::eq>();
-    case BinaryOp::ne:
-      return f.template operator()<BinaryOp::ne>();
-    case BinaryOp::lt:
-      return f.template operator()<BinaryOp::lt>();
-    case BinaryOp::le:
-      return f.template operator()<BinaryOp::le>();
-    case BinaryOp::gt:
-      return f.template operator()<BinaryOp::gt>();
-    case BinaryOp::ge:
-      return f.template operator()<BinaryOp::ge>();
-    default:
-      throw Error(op_name(op), "not a comparison");
-  }
-}
-
 void check_dtype(const char* op, const Arg& x, DType expected, const char* what) {
   CHERRY_CHECK(x.dtype == expected, op, what, " must be ", dtype_name(expected), ", got ", dtype_name(x.dtype));
 }
@@ -235,7 +166,7 @@ void unary(UnaryOp op, const Arg& x, const Arg& out) {
   const auto s = make_strided<2>(op_name(op), out.shape, {&out.strides, &x.strides});
   dispatch_arith(x.dtype, op_name(op), [&]<class T>() {
     with_unary_op(op, [&]<UnaryOp Op>() {
-      if constexpr (std::is_integral_v<T> && !dmath::integer_ok(Op))
+      if constexpr (std::is_integral_v<T> && !math::integer_ok(Op))
         throw Error(op_name(op), "not defined for i64 on CUDA");
       else
         launch(s, UnaryFn<Op, T>{out.ptr<T>(), x.ptr<T>()});
@@ -256,7 +187,7 @@ void binary(BinaryOp op, const Arg& a, const Arg& b, const Arg& out) {
   check_dtype(op_name(op), out, a.dtype, "out");
   dispatch_arith(a.dtype, op_name(op), [&]<class T>() {
     with_arith_op(op, [&]<BinaryOp Op>() {
-      if constexpr (std::is_integral_v<T> && !dmath::integer_ok(Op))
+      if constexpr (std::is_integral_v<T> && !math::integer_ok(Op))
         throw Error(op_name(op), "not defined for i64 on CUDA");
       else
         launch(s, BinaryFn<Op, T>{out.ptr<T>(), a.ptr<T>(), b.ptr<T>()});
@@ -275,6 +206,12 @@ void where(const Arg& cond, const Arg& a, const Arg& b, const Arg& out) {
     else
       launch(s, WhereFn<T, uint8_t>{out.ptr<T>(), cond.ptr<uint8_t>(), a.ptr<T>(), b.ptr<T>()});
   });
+}
+
+void isfinite(const Arg& x, const Arg& out) {
+  check_dtype("isfinite", out, DType::boolean, "out");
+  const auto s = make_strided<2>("isfinite", out.shape, {&out.strides, &x.strides});
+  dispatch_arith(x.dtype, "isfinite", [&]<class T>() { launch(s, IsFiniteFn<T>{out.ptr<bool>(), x.ptr<T>()}); });
 }
 
 void scale(const Arg& x, double factor) {

@@ -8,7 +8,7 @@
 #include <type_traits>
 
 #include "backends/cuda/common.cuh"
-#include "backends/cuda/device_math.cuh"
+#include "backends/scalar_math.h"
 #include "backends/dispatch.h"
 
 namespace cherry::cuda {
@@ -342,15 +342,15 @@ __global__ void __launch_bounds__(kBlock) softmax_kernel(const T* __restrict__ x
     mx = group_reduce(mx, MaxOp());
     T sum = T(0);
     if (live)
-      for (int64_t n = lane; n < N; n += TPO) sum += dmath::exp(r[n] - mx);
+      for (int64_t n = lane; n < N; n += TPO) sum += math::exp_of(r[n] - mx);
     sum = group_reduce(sum, SumOp());
     if (!live) continue;
     if (log) {
-      const T lse = mx + dmath::log(sum);
+      const T lse = mx + math::log_of(sum);
       for (int64_t n = lane; n < N; n += TPO) o[n] = r[n] - lse;
     } else {
       const T inv = T(1) / sum;
-      for (int64_t n = lane; n < N; n += TPO) o[n] = dmath::exp(r[n] - mx) * inv;
+      for (int64_t n = lane; n < N; n += TPO) o[n] = math::exp_of(r[n] - mx) * inv;
     }
   }
 }
@@ -376,7 +376,7 @@ __global__ void __launch_bounds__(kBlock) softmax_backward_kernel(const T* __res
       dot = block_reduce(dot, SumOp(), shared);
     if (!live) continue;
     T* o = gx + m * N;
-    for (int64_t n = lane; n < N; n += TPO) o[n] = log ? gr[n] - dmath::exp(yr[n]) * dot : yr[n] * (gr[n] - dot);
+    for (int64_t n = lane; n < N; n += TPO) o[n] = log ? gr[n] - math::exp_of(yr[n]) * dot : yr[n] * (gr[n] - dot);
   }
 }
 

@@ -71,20 +71,31 @@ class ReferenceBackend final : public Backend {
 
   void unary(UnaryOp op, const Arg& x, const Arg& out) override {
     dispatch_arith(x.dtype, op_name(op), [&]<class T>() {
-      for (int64_t i = 0; i < out.numel(); ++i) at<T>(out, i) = T(math::unary<Exact<T>>(op, Exact<T>(at<T>(x, i))));
+      with_unary_op(op, [&]<UnaryOp Op>() {
+        for (int64_t i = 0; i < out.numel(); ++i) at<T>(out, i) = T(math::unary<Op>(Exact<T>(at<T>(x, i))));
+      });
     });
   }
 
   void binary(BinaryOp op, const Arg& a, const Arg& b, const Arg& out) override {
     if (is_comparison(op)) {
       dispatch_all(a.dtype, [&]<class T>() {
-        for (int64_t i = 0; i < out.numel(); ++i) at<bool>(out, i) = math::compare<T>(op, at<T>(a, i), at<T>(b, i));
+        with_compare_op(op, [&]<BinaryOp Op>() {
+          for (int64_t i = 0; i < out.numel(); ++i) at<bool>(out, i) = math::compare<Op>(at<T>(a, i), at<T>(b, i));
+        });
       });
       return;
     }
     dispatch_arith(a.dtype, op_name(op), [&]<class T>() {
-      for (int64_t i = 0; i < out.numel(); ++i)
-        at<T>(out, i) = T(math::binary<Exact<T>>(op, Exact<T>(at<T>(a, i)), Exact<T>(at<T>(b, i))));
+      with_arith_op(op, [&]<BinaryOp Op>() {
+        for (int64_t i = 0; i < out.numel(); ++i) at<T>(out, i) = T(math::binary<Op>(Exact<T>(at<T>(a, i)), Exact<T>(at<T>(b, i))));
+      });
+    });
+  }
+
+  void isfinite(const Arg& x, const Arg& out) override {
+    dispatch_arith(x.dtype, "isfinite", [&]<class T>() {
+      for (int64_t i = 0; i < out.numel(); ++i) at<bool>(out, i) = std::isfinite(double(at<T>(x, i)));
     });
   }
 
