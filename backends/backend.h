@@ -93,6 +93,18 @@ bool backend_available(DeviceType device);
 // One line about a device's backend, for logs and skip messages: for CUDA the runtime, driver,
 // device and built archs, or why there is none ("this build has no CUDA backend", "no CUDA device").
 std::string backend_info(DeviceType device);
+// The BLAS library the CPU backend loaded, e.g. "OpenBLAS 0.3.21 (OpenMP, 2 threads)", and whether it
+// is the OpenMP build (the apps refuse one with its own thread pool at start-up).
+std::string blas_info();
+bool blas_uses_openmp();
+// Re-executes the program with GOMP_SPINCOUNT=3000 unless the user set it or OMP_WAIT_POLICY: a
+// thread waiting at an OpenMP barrier spins that long (tens of microseconds), then sleeps. libgomp's
+// default spin (300000) let waiting threads starve the data-loading threads on 2 cores (4-6x slower
+// training, measured with train_resnet and cherry_demo); sleeping at once (PASSIVE) pays a futex
+// wake-up per parallel region. On 2 cores, `train_resnet --conv dynamic --dataset cifar10 --max-steps
+// 40 --threads 2`, settings alternated: 459-484 img/s with 3000, 370-418 with PASSIVE. libgomp reads
+// the variable when it loads, before main, hence the re-exec. Call first thing in main.
+void prefer_short_openmp_spin(char** argv);
 
 // Tests swap the CPU backend for the reference backend for the lifetime of this guard.
 class ScopedBackendOverride {

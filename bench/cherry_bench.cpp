@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "autograd/ops.h"
+#include "backends/backend.h"
 #include "backends/cpu/cpu_backend.h"
 #include "core/rng.h"
 #include "layers/dynamic_conv2d.h"

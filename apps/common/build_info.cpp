@@ -1,14 +1,12 @@
 #include "apps/common/build_info.h"
 
 #include <omp.h>
-#include <unistd.h>
 
 #include <cstdlib>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "backends/backend.h"
-#include "backends/cpu/cpu_backend.h"
 #include "core/error.h"
 
 #ifndef CHERRY_GIT_REVISION
@@ -28,12 +26,6 @@ std::string version_string(const std::string& app) {
 #endif
   return cat(app, " (Cherry) git ", CHERRY_GIT_REVISION, ", ", CHERRY_BUILD_TYPE, " build\n", blas_info(), "\noneDNN ", v->major, ".",
              v->minor, ".", v->patch, "\n", cuda);
-}
-
-void prefer_short_openmp_spin(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
-  ::setenv("GOMP_SPINCOUNT", "3000", 1);
-  ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
 }
 
 std::string setup_runtime(int threads) {

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "apps/common/build_info.h"
+#include "backends/backend.h"
 #include "apps/finetune_bert/trainer.h"
 #include "core/error.h"
 

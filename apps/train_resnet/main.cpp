@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "apps/common/build_info.h"
+#include "backends/backend.h"
 #include "apps/train_resnet/trainer.h"
 #include "core/error.h"
 

@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -39,6 +40,12 @@ class CpuBackend final : public Backend {
 Backend& cpu_backend() {
   static CpuBackend instance;
   return instance;
+}
+
+void prefer_short_openmp_spin(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  ::setenv("GOMP_SPINCOUNT", "3000", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
 }
 
 bool blas_uses_openmp() { return openblas_get_parallel() == 2; }

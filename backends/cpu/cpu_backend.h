@@ -6,10 +6,6 @@
 
 namespace cherry {
 Backend& cpu_backend();
-// Checks at start-up that the OpenMP build of OpenBLAS is the one loaded (one thread pool).
-// Returns a human-readable description, e.g. "OpenBLAS 0.3.21 (OpenMP, 2 threads)".
-std::string blas_info();
-bool blas_uses_openmp();
 }  // namespace cherry
 
 namespace cherry::cpu {
