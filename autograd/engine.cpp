@@ -187,9 +187,10 @@ Tensor Tensor::detach() const {
   auto d = std::make_shared<TensorImpl>();
   d->storage = impl().storage;
   d->shape = shape();
-  d->strides = strides();
+  d->strides = impl().strides;
   d->offset = offset();
   d->dtype = dtype();
+  d->format = memory_format();
   return Tensor(std::move(d));
 }
 

@@ -79,19 +79,17 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});  
 Tensor grouped_linear(const Tensor& x, const std::vector<int64_t>& group_sizes, const Tensor& weight, const Tensor& bias = {});
 
 // --- convolution, pooling, normalisation (ops_nn.cpp) ---
-// Channel blocks: activations as (N, C/16, H, W, 16), channel c at [n, c/16, h, w, c%16] (oneDNN's
-// nChw16c, the layout its CPU convolutions compute in). conv2d, mixed_conv2d and batch_norm take a
-// 5-D input as channel blocks and return channel blocks (batch_norm when told: a 5-D tensor may
-// also be (N, C, D, H, W)); elementwise ops and reductions work on
-// them as on any tensor. Where has_channel_blocks (CPU f32) no layout conversion runs between
-// layers; elsewhere each of those ops converts to NCHW and back around a plain call.
-constexpr int64_t kChannelBlock = 16;
+// Channel blocks (MemoryFormat::channel_blocks, backends/arg.h): an (N, C, H, W) tensor stored as
+// oneDNN's nChw16c, the layout its CPU convolutions compute in. The shape stays (N, C, H, W); only
+// the memory order differs. conv2d, mixed_conv2d and batch_norm keep their input's format (where
+// has_channel_blocks: CPU f32; elsewhere they convert around a strided call), elementwise ops and
+// channel_means work on it directly, and every other op (views, reductions, ...) reads a strided
+// copy (contiguous()), so any op or layer can take such a tensor.
 bool has_channel_blocks(const Tensor& x);
-Tensor to_channel_blocks(const Tensor& x);    // (N, C, H, W) -> (N, C/16, H, W, 16); C % 16 == 0
-Tensor from_channel_blocks(const Tensor& x);  // the inverse
-int64_t channel_count(const Tensor& x);       // C of (N, C, H, W) or of channel blocks
-Tensor channel_means(const Tensor& x);        // (N, C): the mean over H, W, in either layout
-Tensor per_channel(const Tensor& v, const Tensor& like);  // v:(N, C) broadcastable against like
+Tensor to_channel_blocks(const Tensor& x);    // (N, C, H, W) with C % 16 == 0; a no-op when already
+Tensor from_channel_blocks(const Tensor& x);  // the strided (N, C, H, W) copy; a no-op when strided
+Tensor channel_means(const Tensor& x);        // (N, C): the mean over H, W, in either format
+Tensor per_channel(const Tensor& v, const Tensor& like);  // v:(N, C) as (N, C, 1, 1), broadcastable against like
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& p = {});
 // DY-Conv's per-sample convolution: y[b] = conv(x[b], sum_f mix[b, f] * factors[f]) with
 // mix:(B,F), factors:(F,O,C/g,kh,kw). Fused on the CPU (the kernels are mixed in oneDNN's layout).
@@ -101,8 +99,7 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p);
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);
 // training: batch statistics (running stats updated in place when defined); else running stats.
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
-                  bool channel_blocks = false);  // x in channel blocks
+                  const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps = 1e-5);  // last dim
 
 // --- indexing (ops_index.cpp); indices are i64 ---

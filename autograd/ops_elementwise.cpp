@@ -1,22 +1,54 @@
 // Elementwise ops and their gradients. Broadcasting happens in the forward through stride-0
 // views; the backward undoes it with sum_to.
+#include <deque>
+
 #include "autograd/op_helpers.h"
 
 namespace cherry {
 using namespace detail;
 
 namespace {
+// The layout of an elementwise result of shape s: channel blocks when an input is in them with that
+// shape (every input is then read in block order, so nothing is converted), else strided (an input in
+// channel blocks is read from a strided copy).
+class Elementwise {
+ public:
+  Elementwise(std::initializer_list<const Tensor*> inputs, const Shape& s, const char* op) : shape_(s), op_(op) {
+    for (const Tensor* t : inputs) blocks_ = blocks_ || (t->is_channel_blocks() && t->shape() == s);
+  }
+  Arg in(const Tensor& t) {
+    const Tensor& src = t.is_channel_blocks() && (!blocks_ || t.shape() != shape_) ? strided_copy(t) : t;
+    return blocks_ ? block_order_arg(src, shape_) : broadcast_arg(src, shape_, op_);
+  }
+  Tensor out(DType dtype, Device device) const {
+    return blocks_ ? empty_channel_blocks(shape_, dtype, device) : empty(shape_, dtype, device);
+  }
+  Arg out_arg(const Tensor& out) const { return blocks_ ? block_order_arg(out) : out.arg(); }
+
+ private:
+  const Tensor& strided_copy(const Tensor& t) {
+    NoGradGuard ng;  // the op records its own inputs
+    return copies_.emplace_back(from_channel_blocks(t));
+  }
+  Shape shape_;
+  const char* op_;
+  bool blocks_ = false;
+  std::deque<Tensor> copies_;  // alive until the kernel has run
+};
+
 Tensor binary_forward(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same(a, b, op_name(op));
   const Shape s = broadcast_shapes(a.shape(), b.shape(), op_name(op));
-  Tensor out = empty(s, is_comparison(op) ? DType::boolean : a.dtype(), a.device());
-  if (out.numel()) be(a).binary(op, broadcast_arg(a, s, op_name(op)), broadcast_arg(b, s, op_name(op)), out.arg());
+  Elementwise e({&a, &b}, s, op_name(op));
+  Tensor out = e.out(is_comparison(op) ? DType::boolean : a.dtype(), a.device());
+  if (out.numel()) be(a).binary(op, e.in(a), e.in(b), e.out_arg(out));
   return out;
 }
 
 Tensor unary_forward(UnaryOp op, const Tensor& x) {
-  Tensor out = empty(x.shape(), x.dtype(), x.device());
-  if (out.numel()) be(x).unary(op, x.arg(), out.arg());
+  Elementwise e({&x}, x.shape(), op_name(op));
+  Tensor out = e.out(x.dtype(), x.device());
+  if (out.numel()) be(x).unary(op, e.in(x), e.out_arg(out));
   return out;
 }
 
@@ -155,8 +187,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same(a, b, "where");
   CHERRY_CHECK(cond.dtype() == DType::boolean || cond.dtype() == DType::u8, "where", "condition must be bool/u8, got ", cond.describe());
   const Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
-  Tensor out = empty(s, a.dtype(), a.device());
-  if (out.numel()) be(a).where(broadcast_arg(cond, s, "where"), broadcast_arg(a, s, "where"), broadcast_arg(b, s, "where"), out.arg());
+  Elementwise e({&cond, &a, &b}, s, "where");
+  Tensor out = e.out(a.dtype(), a.device());
+  if (out.numel()) be(a).where(e.in(cond), e.in(a), e.in(b), e.out_arg(out));
   if (needs_grad({a, b}))
     record("where", {out}, {a, b}, [sc = save(cond), sa = a.shape(), sb = b.shape()](const Grads& g, const Needs& n) -> Grads {
       Tensor zero = zeros({}, g[0].dtype(), g[0].device()), c = sc.get();
@@ -176,8 +209,9 @@ Tensor gt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::gt, a, b)
 Tensor lt(const Tensor& a, const Tensor& b) { return compare(BinaryOp::lt, a, b); }
 
 Tensor isfinite(const Tensor& x) {
-  Tensor out = empty(x.shape(), DType::boolean, x.device());
-  be(x).isfinite(x.arg(), out.arg());
+  Elementwise e({&x}, x.shape(), "isfinite");
+  Tensor out = e.out(DType::boolean, x.device());
+  if (out.numel()) be(x).isfinite(e.in(x), e.out_arg(out));
   return out;
 }
 

@@ -10,19 +10,11 @@ using namespace detail;
 namespace {
 int64_t conv_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) { return (in + 2 * p - d * (k - 1) - 1) / s + 1; }
 
-// Checks x:(B,C,H,W), or in channel blocks, against a weight of shape ws = (O, C/g, kh, kw);
-// returns y's shape in x's layout.
+// Checks x:(B,C,H,W) against a weight of shape ws = (O, C/g, kh, kw); returns y's shape.
 Shape conv_output_shape(const Tensor& x, const Shape& ws, const Conv2dParams& p, const char* op) {
   check_floating(x, op);
-  const bool blocked = x.dim() == 5;
-  if (blocked) {
-    CHERRY_CHECK(x.size(4) == kChannelBlock, op, "a 5-D input is in channel blocks (N, C/16, H, W, 16), got ", x.describe());
-    CHERRY_CHECK(ws[0] % kChannelBlock == 0, op, "in channel blocks the output channels must be a multiple of 16, got weight ",
-                 shape_str(ws));
-  } else {
-    check_dim(x, 4, op, "input");
-  }
-  const int64_t C = blocked ? x.size(1) * kChannelBlock : x.size(1), O = ws[0], g = p.groups;
+  check_dim(x, 4, op, "input");
+  const int64_t C = x.size(1), O = ws[0], g = p.groups;
   CHERRY_CHECK(g >= 1 && C % g == 0 && O % g == 0 && ws[1] == C / g, op, "input ", x.describe(), " and weight ",
                shape_str(ws), " do not match with groups=", g);
   for (int i = 0; i < 2; ++i)
@@ -30,63 +22,101 @@ Shape conv_output_shape(const Tensor& x, const Shape& ws, const Conv2dParams& p,
   const int64_t OH = conv_out_size(x.size(2), ws[2], p.stride[0], p.padding[0], p.dilation[0]);
   const int64_t OW = conv_out_size(x.size(3), ws[3], p.stride[1], p.padding[1], p.dilation[1]);
   CHERRY_CHECK(OH > 0 && OW > 0, op, "kernel ", shape_str(ws), " larger than padded input ", x.describe());
-  if (blocked) return {x.size(0), O / kChannelBlock, OH, OW, kChannelBlock};
   return {x.size(0), O, OH, OW};
 }
 
-// Channel blocks on a backend without them: op on the plain layout, converted around.
-template <class Op> Tensor via_nchw(const Tensor& x, Op&& op) { return to_channel_blocks(op(from_channel_blocks(x))); }
+// A conv's output stays in channel blocks when its input is in them and its channels allow it.
+Tensor conv_output(const Tensor& x, const Shape& ys) {
+  if (x.is_channel_blocks() && ys[1] % kChannelBlock == 0) return empty_channel_blocks(ys, x.dtype(), x.device());
+  return empty(ys, x.dtype(), x.device());
+}
+// An empty tensor like t, in t's format (for gradients).
+Tensor empty_in_format(const Tensor& t) {
+  return t.is_channel_blocks() ? empty_channel_blocks(t.shape(), t.dtype(), t.device()) : empty(t.shape(), t.dtype(), t.device());
+}
+// An incoming gradient in the format of the output it belongs to.
+Tensor grad_in_format(const Tensor& g, bool blocks) { return blocks ? to_channel_blocks(g) : g.contiguous(); }
+
+// Channel blocks on a backend without them: the op on the strided layout, converted around.
+template <class Op> Tensor via_strided(const Tensor& x, Op&& op) {
+  Tensor y = op(x.contiguous());
+  return y.dim() == 4 && y.size(1) % kChannelBlock == 0 ? to_channel_blocks(y) : y;
+}
 }  // namespace
 
 bool has_channel_blocks(const Tensor& x) { return be(x).has_channel_blocks(x.dtype()); }
 
+// Both conversions are one strided copy between the two element orders (block_order_arg); each
+// is the other's gradient. On a tensor already in the target format they do nothing.
 Tensor to_channel_blocks(const Tensor& x) {
-  CHERRY_CHECK(x.dim() == 4 && x.size(1) % kChannelBlock == 0, "to_channel_blocks", "expected (N, C, H, W) with C a multiple of ",
-               kChannelBlock, ", got ", x.describe());
-  return x.view({x.size(0), x.size(1) / kChannelBlock, kChannelBlock, x.size(2), x.size(3)}).permute({0, 1, 3, 4, 2}).contiguous();
+  if (x.is_channel_blocks()) return x;
+  CHERRY_CHECK(x.dim() == 4 && x.size(1) > 0 && x.size(1) % kChannelBlock == 0, "to_channel_blocks",
+               "expected (N, C, H, W) with C a multiple of ", kChannelBlock, ", got ", x.describe());
+  Tensor y = empty_channel_blocks(x.shape(), x.dtype(), x.device());
+  if (y.numel()) be(x).copy(block_order_arg(x), block_order_arg(y));
+  if (needs_grad({x})) record("to_channel_blocks", {y}, {x}, [](const Grads& g, const Needs&) -> Grads { return {from_channel_blocks(g[0])}; });
+  return y;
 }
 
 Tensor from_channel_blocks(const Tensor& x) {
-  CHERRY_CHECK(x.dim() == 5 && x.size(4) == kChannelBlock, "from_channel_blocks", "expected (N, C/16, H, W, 16), got ", x.describe());
-  return x.permute({0, 1, 4, 2, 3}).contiguous().view({x.size(0), x.size(1) * kChannelBlock, x.size(2), x.size(3)});
+  if (!x.is_channel_blocks()) return x;
+  Tensor y = empty(x.shape(), x.dtype(), x.device());
+  if (y.numel()) be(x).copy(block_order_arg(x), block_order_arg(y));
+  if (needs_grad({x})) record("from_channel_blocks", {y}, {x}, [](const Grads& g, const Needs&) -> Grads { return {to_channel_blocks(g[0])}; });
+  return y;
 }
 
-int64_t channel_count(const Tensor& x) { return x.dim() == 5 ? x.size(1) * x.size(4) : x.size(1); }
-
-// In channel blocks the means are a batched (1, H*W) @ (H*W, 16) product: a reduction over middle
-// dims, and its backward a broadcast over them, would run 16-element inner loops. Counted as
-// the pooling it is (no FLOPs), whichever layout.
+// In channel blocks the means are a batched (1, H*W) @ (H*W, 16) product over the (n, c/16) rows: a
+// reduction over middle dims would run 16-element inner loops; its backward spreads g / (H*W) back.
+// Counted as the pooling it is (no FLOPs), whichever layout.
 Tensor channel_means(const Tensor& x) {
-  if (x.dim() != 5) return mean(x, {2, 3}).reshape({x.size(0), channel_count(x)});
+  check_dim(x, 4, "channel_means", "input");
+  if (!x.is_channel_blocks()) return mean(x, {2, 3}).reshape({x.size(0), x.size(1)});
   FlopCounter::Pause not_counted;
-  const int64_t S = x.size(2) * x.size(3);
-  Tensor rows = x.contiguous().view({x.size(0) * x.size(1), S, x.size(4)});
-  return matmul(full({1, S}, 1.0 / double(S), x.dtype(), x.device()), rows).reshape({x.size(0), channel_count(x)});
+  const int64_t N = x.size(0), C = x.size(1), S = x.size(2) * x.size(3), rows = N * C / kChannelBlock;
+  Tensor y = empty({N, C}, x.dtype(), x.device());
+  if (y.numel()) {
+    const Tensor ones = full({1, S}, 1.0 / double(S), x.dtype(), x.device());
+    const Arg a{ones.raw_data(), x.dtype(), {rows, 1, S}, {0, S, 1}};
+    const Arg b{x.raw_data(), x.dtype(), {rows, S, kChannelBlock}, {S * kChannelBlock, kChannelBlock, 1}};
+    be(x).matmul(a, b, y.view({rows, 1, kChannelBlock}).arg(), 1.0, 0.0);
+  }
+  if (needs_grad({x}))
+    record("channel_means", {y}, {x}, [shape = x.shape()](const Grads& g, const Needs&) -> Grads {
+      const Tensor gy = g[0].contiguous(), scale = scalar_like(1.0 / double(shape[2] * shape[3]), gy);
+      Tensor gx = empty_channel_blocks(shape, gy.dtype(), gy.device());
+      const int64_t N = shape[0], C1 = shape[1] / kChannelBlock;
+      const Shape phys{N, C1, shape[2], shape[3], kChannelBlock};
+      const Arg spread{gy.raw_data(), gy.dtype(), phys, {shape[1], kChannelBlock, 0, 0, 1}};
+      const Arg s{scale.raw_data(), gy.dtype(), phys, {0, 0, 0, 0, 0}};
+      if (gx.numel()) be(gy).binary(BinaryOp::mul, spread, s, block_order_arg(gx));
+      return {gx};
+    });
+  return y;
 }
 
-Tensor per_channel(const Tensor& v, const Tensor& like) {
-  const int64_t N = v.size(0), C = v.size(1);
-  return like.dim() == 5 ? v.view({N, C / kChannelBlock, 1, 1, kChannelBlock}) : v.view({N, C, 1, 1});
-}
+Tensor per_channel(const Tensor& v, const Tensor& like) { return v.view({v.size(0), like.size(1), 1, 1}); }
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const Conv2dParams& p) {
-  if (x_in.dim() == 5 && !has_channel_blocks(x_in)) return via_nchw(x_in, [&](const Tensor& x) { return conv2d(x, w_in, bias, p); });
+  if (x_in.is_channel_blocks() && !has_channel_blocks(x_in)) return via_strided(x_in, [&](const Tensor& x) { return conv2d(x, w_in, bias, p); });
   check_same(x_in, w_in, "conv2d");
   check_dim(w_in, 4, "conv2d", "weight");
   const Shape ys = conv_output_shape(x_in, w_in.shape(), p, "conv2d");
   const int64_t O = w_in.size(0);
   if (bias.defined()) CHERRY_CHECK(bias.dim() == 1 && bias.size(0) == O, "conv2d", "bias ", bias.describe(), " for ", O, " output channels");
-  Tensor x = x_in.contiguous(), w = w_in.contiguous();
-  Tensor y = empty(ys, x.dtype(), x.device());
+  Tensor x = x_in.is_channel_blocks() ? x_in : x_in.contiguous(), w = w_in.contiguous();
+  Tensor y = conv_output(x, ys);
   FlopCounter::add(2 * y.numel() * w.size(1) * w.size(2) * w.size(3));
-  if (y.numel()) be(x).conv2d_forward(x.arg(), w.arg(), bias.defined() ? bias.contiguous().arg() : null_arg(), y.arg(), p);
+  if (y.numel()) be(x).conv2d_forward(x.format_arg(), w.arg(), bias.defined() ? bias.contiguous().arg() : null_arg(), y.format_arg(), p);
   if (needs_grad({x_in, w_in, bias}))
-    record("conv2d", {y}, {x_in, w_in, bias}, [sx = save(x), sw = save(w), p, has_bias = bias.defined()](const Grads& g, const Needs& n) -> Grads {
-      Tensor x = sx.get(), w = sw.get(), gy = g[0].contiguous();
-      Tensor gx = n[0] ? empty(x.shape(), x.dtype(), x.device()) : Tensor();
+    record("conv2d", {y}, {x_in, w_in, bias},
+           [sx = save(x), sw = save(w), p, has_bias = bias.defined(), y_blocks = y.is_channel_blocks()](const Grads& g, const Needs& n) -> Grads {
+      Tensor x = sx.get(), w = sw.get(), gy = grad_in_format(g[0], y_blocks);
+      Tensor gx = n[0] ? empty_in_format(x) : Tensor();
       Tensor gw = n[1] ? empty(w.shape(), w.dtype(), w.device()) : Tensor();
       Tensor gb = has_bias && n[2] ? empty({w.size(0)}, w.dtype(), w.device()) : Tensor();
-      be(x).conv2d_backward(gy.arg(), x.arg(), w.arg(), arg_or_null(gx), arg_or_null(gw), arg_or_null(gb), p);
+      be(x).conv2d_backward(gy.format_arg(), x.format_arg(), w.arg(), gx.defined() ? gx.format_arg() : null_arg(), arg_or_null(gw),
+                            arg_or_null(gb), p);
       return {gx, gw, gb};
     });
   return y;
@@ -109,7 +139,8 @@ Conv2dParams per_sample(Conv2dParams p, int64_t B) {
 
 void mixed_conv2d_forward(const Tensor& x, const Tensor& mix, const Tensor& f, const Tensor& y, const Conv2dParams& p) {
   Backend& b = be(x);
-  if (auto* fused = find_custom_kernel<MixedConv2dKernel>(b, x.dtype())) return fused->forward(x.arg(), mix.arg(), f.arg(), y.arg(), p);
+  if (auto* fused = find_custom_kernel<MixedConv2dKernel>(b, x.dtype()))
+    return fused->forward(x.format_arg(), mix.arg(), f.arg(), y.format_arg(), p);
   b.conv2d_forward(one_image(x).arg(), stacked_kernels(mix, f).arg(), null_arg(x.dtype()), one_image(y).arg(), per_sample(p, x.size(0)));
 }
 
@@ -117,7 +148,8 @@ void mixed_conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& mix,
                            const Tensor& gmix, const Tensor& gf, const Conv2dParams& p) {
   Backend& b = be(x);
   if (auto* fused = find_custom_kernel<MixedConv2dKernel>(b, x.dtype()))
-    return fused->backward(gy.arg(), x.arg(), mix.arg(), f.arg(), arg_or_null(gx), arg_or_null(gmix), arg_or_null(gf), p);
+    return fused->backward(gy.format_arg(), x.format_arg(), mix.arg(), f.arg(), gx.defined() ? gx.format_arg() : null_arg(),
+                           arg_or_null(gmix), arg_or_null(gf), p);
   const int64_t B = x.size(0), F = f.size(0), N = f.numel() / F;
   Tensor w = stacked_kernels(mix, f);
   Tensor gw = gmix.defined() || gf.defined() ? empty(w.shape(), w.dtype(), w.device()) : Tensor();
@@ -130,8 +162,8 @@ void mixed_conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& mix,
 }  // namespace
 
 Tensor mixed_conv2d(const Tensor& x_in, const Tensor& mix_in, const Tensor& f_in, const Conv2dParams& p) {
-  if (x_in.dim() == 5 && !has_channel_blocks(x_in))
-    return via_nchw(x_in, [&](const Tensor& x) { return mixed_conv2d(x, mix_in, f_in, p); });
+  if (x_in.is_channel_blocks() && (!has_channel_blocks(x_in) || !find_custom_kernel<MixedConv2dKernel>(be(x_in), x_in.dtype())))
+    return via_strided(x_in, [&](const Tensor& x) { return mixed_conv2d(x, mix_in, f_in, p); });
   check_same(x_in, mix_in, "mixed_conv2d");
   check_same(x_in, f_in, "mixed_conv2d");
   check_dim(mix_in, 2, "mixed_conv2d", "mix");
@@ -140,15 +172,16 @@ Tensor mixed_conv2d(const Tensor& x_in, const Tensor& mix_in, const Tensor& f_in
   const Shape ys = conv_output_shape(x_in, ws, p, "mixed_conv2d");
   CHERRY_CHECK(mix_in.size(0) == x_in.size(0) && mix_in.size(1) == f_in.size(0), "mixed_conv2d", "mix ", mix_in.describe(),
                " must be [batch, factors] for input ", x_in.describe(), " and factors ", f_in.describe());
-  Tensor x = x_in.contiguous(), mix = mix_in.contiguous(), f = f_in.contiguous();
-  Tensor y = empty(ys, x.dtype(), x.device());
+  Tensor x = x_in.is_channel_blocks() ? x_in : x_in.contiguous(), mix = mix_in.contiguous(), f = f_in.contiguous();
+  Tensor y = conv_output(x, ys);
   FlopCounter::add(2 * y.numel() * ws[1] * ws[2] * ws[3] + 2 * mix.numel() * (f.numel() / f.size(0)));
   if (y.numel()) mixed_conv2d_forward(x, mix, f, y, p);
   // Saves x, mix and the factors, not the [B, N] kernels: backward remakes them with one GEMM.
   if (needs_grad({x_in, mix_in, f_in}))
-    record("mixed_conv2d", {y}, {x_in, mix_in, f_in}, [sx = save(x), sm = save(mix), sf = save(f), p](const Grads& g, const Needs& n) -> Grads {
-      Tensor x = sx.get(), mix = sm.get(), f = sf.get(), gy = g[0].contiguous();
-      Tensor gx = n[0] ? empty(x.shape(), x.dtype(), x.device()) : Tensor();
+    record("mixed_conv2d", {y}, {x_in, mix_in, f_in},
+           [sx = save(x), sm = save(mix), sf = save(f), p, y_blocks = y.is_channel_blocks()](const Grads& g, const Needs& n) -> Grads {
+      Tensor x = sx.get(), mix = sm.get(), f = sf.get(), gy = grad_in_format(g[0], y_blocks);
+      Tensor gx = n[0] ? empty_in_format(x) : Tensor();
       Tensor gmix = n[1] ? empty(mix.shape(), mix.dtype(), mix.device()) : Tensor();
       Tensor gf = n[2] ? empty(f.shape(), f.dtype(), f.device()) : Tensor();
       if (gy.numel()) {
@@ -216,21 +249,19 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t oh, int64_t ow) {
 }
 
 Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum, double eps, bool blocked) {
-  if (blocked && !has_channel_blocks(x_in))
-    return via_nchw(x_in, [&](const Tensor& x) { return batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps); });
+                  const Tensor& running_var, bool training, double momentum, double eps) {
+  const bool blocks = x_in.is_channel_blocks();
+  if (blocks && !has_channel_blocks(x_in))
+    return via_strided(x_in, [&](const Tensor& x) { return batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps); });
   check_floating(x_in, "batch_norm");
   CHERRY_CHECK(x_in.dim() >= 2, "batch_norm", "input must be (N,C,...), got ", x_in.describe());
-  if (blocked)
-    CHERRY_CHECK(x_in.dim() == 5 && x_in.size(4) == kChannelBlock, "batch_norm", "channel blocks are (N, C/16, H, W, 16), got ", x_in.describe());
-  const int64_t inner = blocked ? kChannelBlock : 1, C1 = x_in.size(1), C = C1 * inner;
+  const int64_t C = x_in.size(1);
   for (const Tensor* t : {&weight, &bias, &running_mean, &running_var})
     if (t->defined()) CHERRY_CHECK(t->dim() == 1 && t->size(0) == C, "batch_norm", "parameter ", t->describe(), " for ", C, " channels");
-  Shape bshape(size_t(x_in.dim()), 1);
-  bshape[1] = C1;
-  if (blocked) bshape[4] = inner;
   if (!training) CHERRY_CHECK(running_mean.defined() && running_var.defined(), "batch_norm", "evaluation mode needs running statistics");
   if (!training && needs_grad({x_in, weight, bias})) {  // y = x*scale + shift, differentiable by composition
+    Shape bshape(size_t(x_in.dim()), 1);
+    bshape[1] = C;
     Tensor scale = rsqrt(running_var + eps);
     if (weight.defined()) scale = scale * weight;
     Tensor shift = neg(running_mean * scale);
@@ -239,25 +270,25 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   }
   const int64_t N = x_in.size(0), S = x_in.numel() / std::max<int64_t>(N * C, 1);
   if (training) CHERRY_CHECK(N * S > 1, "batch_norm", "training needs more than one value per channel, got ", x_in.describe());
-  Tensor x = x_in.contiguous().reshape({N, C1, S, inner});
-  Tensor y = empty(x.shape(), x.dtype(), x.device());
+  // The kernel sees x as (N, C, S, 1), or in channel blocks as they are.
+  Tensor x = blocks ? x_in : x_in.contiguous().reshape({N, C, S, 1});
+  Tensor y = empty_in_format(x);
   Tensor mu = empty({C}, x.dtype(), x.device()), invstd = empty({C}, x.dtype(), x.device());
-  be(x).batch_norm_forward(x.arg(), arg_or_null(weight), arg_or_null(bias), arg_or_null(running_mean), arg_or_null(running_var),
-                           training, momentum, eps, y.arg(), mu.arg(), invstd.arg());
+  be(x).batch_norm_forward(x.format_arg(), arg_or_null(weight), arg_or_null(bias), arg_or_null(running_mean), arg_or_null(running_var),
+                           training, momentum, eps, y.format_arg(), mu.arg(), invstd.arg());
   if (training && running_mean.defined()) running_mean.storage()->bump_version(), running_var.storage()->bump_version();
-  y = y.reshape(x_in.shape());
+  if (!blocks) y = y.reshape(x_in.shape());
   if (training && needs_grad({x_in, weight, bias}))
     record("batch_norm", {y}, {x_in, weight, bias},
-           [sx = save(x), sw = save(weight), sm = save(mu), si = save(invstd), in = x_in.shape()](const Grads& g, const Needs& n) -> Grads {
+           [sx = save(x), sw = save(weight), sm = save(mu), si = save(invstd), in = x_in.shape(), C, blocks](const Grads& g, const Needs& n) -> Grads {
              Tensor x = sx.get(), w = sw.get();
-             Tensor gy = g[0].contiguous().reshape(x.shape());
-             Tensor gx = empty(x.shape(), x.dtype(), x.device());
-             const int64_t C = x.size(1) * x.size(3);
+             Tensor gy = blocks ? to_channel_blocks(g[0]) : g[0].contiguous().reshape(x.shape());
+             Tensor gx = empty_in_format(x);
              Tensor gw = n[1] ? empty({C}, x.dtype(), x.device()) : Tensor();
              Tensor gb = n[2] ? empty({C}, x.dtype(), x.device()) : Tensor();
-             be(x).batch_norm_backward(gy.arg(), x.arg(), arg_or_null(w), sm.get().arg(), si.get().arg(), gx.arg(), arg_or_null(gw),
-                                       arg_or_null(gb));
-             return {n[0] ? gx.reshape(in) : Tensor(), gw, gb};
+             be(x).batch_norm_backward(gy.format_arg(), x.format_arg(), arg_or_null(w), sm.get().arg(), si.get().arg(), gx.format_arg(),
+                                       arg_or_null(gw), arg_or_null(gb));
+             return {n[0] ? (blocks ? gx : gx.reshape(in)) : Tensor(), gw, gb};
            });
   return y;
 }

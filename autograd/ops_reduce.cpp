@@ -34,7 +34,10 @@ Tensor reduce_keep(ReduceOp op, const Tensor& x, const std::vector<bool>& mask) 
   if (out.numel() == 0) return out;
   CHERRY_CHECK(x.numel() > 0 || op == ReduceOp::sum, op_name(op), "reduction of an empty tensor ", x.describe());
   if (x.numel() == 0) return out.fill_(0.0);
-  be(x).reduce(op, x.arg(), out.arg());
+  if (x.is_channel_blocks())  // over the block order: out keeps C whole or reduces it to 1
+    be(x).reduce(op, block_order_arg(x), block_order_arg(out));
+  else
+    be(x).reduce(op, x.arg(), out.arg());
   return out;
 }
 Tensor finish(const Tensor& keep, const Tensor& x, const std::vector<bool>& mask, bool keepdim) {

@@ -70,7 +70,10 @@ std::optional<Shape> view_strides(const Shape& shape, const Shape& strides, cons
 }
 }  // namespace
 
+// Views address elements through strides, which channel blocks do not have: they view the strided
+// copy (contiguous(), recorded, so the gradient goes back into channel blocks).
 Tensor Tensor::view(const Shape& new_shape) const {
+  if (is_channel_blocks()) return contiguous().view(new_shape);
   Shape s = infer_shape(new_shape, numel(), "view");
   auto st = view_strides(shape(), strides(), s);
   CHERRY_CHECK(st.has_value(), "view", "cannot view ", describe(), " as ", shape_str(s), " without a copy; use reshape()");
@@ -78,12 +81,14 @@ Tensor Tensor::view(const Shape& new_shape) const {
 }
 
 Tensor Tensor::reshape(const Shape& new_shape) const {
+  if (is_channel_blocks()) return contiguous().reshape(new_shape);
   Shape s = infer_shape(new_shape, numel(), "reshape");
   if (view_strides(shape(), strides(), s)) return view(s);
   return contiguous().view(s);
 }
 
 Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
+  if (is_channel_blocks()) return contiguous().permute(dims);
   CHERRY_CHECK(int64_t(dims.size()) == dim(), "permute", "got ", dims.size(), " dims for ", describe());
   Shape s(dims.size()), st(dims.size());
   std::vector<int64_t> inverse(dims.size());
@@ -106,6 +111,7 @@ Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
 }
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
+  if (is_channel_blocks()) return contiguous().narrow(d, start, length);
   d = normalize_dim(d);
   CHERRY_CHECK(start >= 0 && length >= 0 && start + length <= shape()[d], "narrow", "range [", start, ", ", start + length,
                ") out of bounds for dim ", d, " of ", describe());
@@ -126,6 +132,7 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
 }
 
 Tensor Tensor::expand(const Shape& target) const {
+  if (is_channel_blocks()) return contiguous().expand(target);
   CHERRY_CHECK(int64_t(target.size()) >= dim(), "expand", "cannot expand ", describe(), " to ", shape_str(target));
   Shape s = target;
   const size_t lead = target.size() - size_t(dim());
@@ -138,12 +145,14 @@ Tensor Tensor::expand(const Shape& target) const {
 Tensor Tensor::squeeze(int64_t d) const {
   d = normalize_dim(d);
   if (shape()[d] != 1) return *this;
+  if (is_channel_blocks()) return contiguous().squeeze(d);
   Shape s = shape(), st = strides();
   s.erase(s.begin() + d), st.erase(st.begin() + d);
   return record_view("squeeze", *this, make_view(*this, s, st, offset()), [](const Tensor& g, const Shape& in) { return g.reshape(in); });
 }
 
 Tensor Tensor::unsqueeze(int64_t d) const {
+  if (is_channel_blocks()) return contiguous().unsqueeze(d);
   d = normalize_dim(d, 1);
   Shape s = shape(), st = strides();
   const int64_t stride = d < dim() ? shape()[d] * strides()[d] : 1;
@@ -161,17 +170,26 @@ Tensor Tensor::flatten(int64_t start, int64_t end) const {
 }
 
 Tensor Tensor::clone() const {
+  if (is_channel_blocks()) {  // stays in channel blocks
+    Tensor out = empty_channel_blocks(shape(), dtype(), device());
+    if (numel()) detail::be(*this).copy(block_order_arg(*this), block_order_arg(out));
+    return record_view("clone", *this, out, [](const Tensor& g, const Shape&) { return g; });
+  }
   Tensor out = empty(shape(), dtype(), device());
   if (numel()) detail::be(*this).copy(arg(), out.arg());
   return record_view("clone", *this, out, [](const Tensor& g, const Shape&) { return g; });
 }
 
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+Tensor Tensor::contiguous() const {
+  if (is_channel_blocks()) return from_channel_blocks(*this);
+  return is_contiguous() ? *this : clone();
+}
 
 Tensor Tensor::to(DType t) const {
   if (t == dtype()) return *this;
-  Tensor out = empty(shape(), t, device());
-  if (numel()) detail::be(*this).copy(arg(), out.arg());
+  const bool blocks = is_channel_blocks();  // the copy keeps the format
+  Tensor out = blocks ? empty_channel_blocks(shape(), t, device()) : empty(shape(), t, device());
+  if (numel()) detail::be(*this).copy(blocks ? block_order_arg(*this) : arg(), blocks ? block_order_arg(out) : out.arg());
   if (is_floating(t) && is_floating(dtype()))
     return record_view("to_dtype", *this, out, [from = dtype()](const Tensor& g, const Shape&) { return g.to(from); });
   return out;
@@ -179,6 +197,7 @@ Tensor Tensor::to(DType t) const {
 
 Tensor Tensor::to(Device d) const {
   if (d == device()) return *this;
+  if (is_channel_blocks()) return contiguous().to(d);
   Tensor src = contiguous();
   Tensor out = empty(shape(), dtype(), d);
   const size_t nbytes = size_t(numel()) * dtype_size(dtype());
@@ -189,8 +208,10 @@ Tensor Tensor::to(Device d) const {
   return record_view("to_device", *this, out, [from = device()](const Tensor& g, const Shape&) { return g.to(from); });
 }
 
-Tensor cat(const std::vector<Tensor>& ts, int64_t dim) {
-  CHERRY_CHECK(!ts.empty(), "cat", "needs at least one tensor");
+Tensor cat(const std::vector<Tensor>& ts_in, int64_t dim) {
+  CHERRY_CHECK(!ts_in.empty(), "cat", "needs at least one tensor");
+  std::vector<Tensor> ts;
+  for (const Tensor& t : ts_in) ts.push_back(t.is_channel_blocks() ? t.contiguous() : t);
   dim = ts[0].normalize_dim(dim);
   Shape s = ts[0].shape();
   s[dim] = 0;

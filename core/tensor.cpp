@@ -39,7 +39,14 @@ int64_t Tensor::normalize_dim(int64_t d, int64_t extra) const {
 
 int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d)]; }
 
+const Shape& Tensor::strides() const {
+  CHERRY_CHECK(!is_channel_blocks(), "strides", "a tensor in channel blocks has no strides (", describe(),
+               "); an op that reads strides must take contiguous() first");
+  return impl().strides;
+}
+
 bool Tensor::is_contiguous() const {
+  if (is_channel_blocks()) return false;
   int64_t expect = 1;
   for (int64_t d = dim() - 1; d >= 0; --d) {
     if (shape()[d] != 1 && strides()[d] != expect) return false;
@@ -59,10 +66,11 @@ template <class T> T* Tensor::data_ptr() const {
 }
 
 Arg Tensor::arg() const { return Arg{raw_data(), dtype(), shape(), strides()}; }
+Arg Tensor::format_arg() const { return Arg{raw_data(), dtype(), shape(), impl().strides, impl().format}; }
 
 template <class T> std::vector<T> Tensor::to_vector() const {
   CHERRY_CHECK(dtype() == dtype_of<T>(), "to_vector", "tensor is ", dtype_name(dtype()), ", asked for ", dtype_name(dtype_of<T>()));
-  Tensor host = device().is_cpu() ? *this : to(kCPU);
+  Tensor host = (device().is_cpu() ? *this : to(kCPU)).contiguous();
   std::vector<T> out(static_cast<size_t>(numel()));
   Arg dst{out.data(), dtype(), shape(), contiguous_strides(shape())};
   backend_for(DeviceType::cpu).copy(host.arg(), dst);
@@ -86,7 +94,7 @@ template <class T> T Tensor::at(const std::vector<int64_t>& index) const {
 
 std::string Tensor::describe() const {
   if (!defined()) return "undefined";
-  return cat(dtype_name(dtype()), shape_str(shape()), " ", device().str());
+  return cat(dtype_name(dtype()), shape_str(shape()), " ", device().str(), is_channel_blocks() ? " channel_blocks" : "");
 }
 
 std::string Tensor::str(int64_t max_per_dim) const {
@@ -139,6 +147,30 @@ Tensor full(const Shape& shape, double value, DType dtype, Device device) {
 Tensor zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0.0, dtype, device); }
 Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 Tensor scalar_tensor(double value, DType dtype, Device device) { return full({}, value, dtype, device); }
+Tensor empty_channel_blocks(const Shape& shape, DType dtype, Device device) {
+  CHERRY_CHECK(shape.size() == 4 && shape[1] % kChannelBlock == 0 && shape[1] > 0, "channel_blocks",
+               "expected (N, C, H, W) with C a positive multiple of ", kChannelBlock, ", got ", shape_str(shape));
+  Tensor t = empty(shape, dtype, device);
+  t.impl().strides.clear();
+  t.impl().format = MemoryFormat::channel_blocks;
+  return t;
+}
+
+Arg block_order_arg(const Tensor& t, const Shape& s) {
+  CHERRY_CHECK(s.size() == 4 && (s[1] == 1 || s[1] % kChannelBlock == 0), "channel_blocks",
+               "block order needs (N, C, H, W) with C 1 or a multiple of ", kChannelBlock, ", got ", shape_str(s));
+  if (t.is_channel_blocks()) {
+    CHERRY_CHECK(t.shape() == s, "channel_blocks", "cannot broadcast ", t.describe(), " to ", shape_str(s));
+    const Shape phys{s[0], s[1] / kChannelBlock, s[2], s[3], kChannelBlock};
+    return Arg{t.raw_data(), t.dtype(), phys, contiguous_strides(phys)};
+  }
+  const Arg a = broadcast_arg(t, s, "channel_blocks");
+  const Shape& st = a.strides;
+  if (s[1] == 1) return Arg{a.data, a.dtype, {s[0], 1, s[2], s[3], 1}, {st[0], 0, st[2], st[3], 0}};
+  return Arg{a.data, a.dtype, {s[0], s[1] / kChannelBlock, s[2], s[3], kChannelBlock}, {st[0], st[1] * kChannelBlock, st[2], st[3], st[1]}};
+}
+Arg block_order_arg(const Tensor& t) { return block_order_arg(t, t.shape()); }
+
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
 Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device()); }
 
@@ -203,38 +235,47 @@ Arg broadcast_arg(const Tensor& t, const Shape& shape, const char* op) {
 // --- in-place ---
 
 Tensor& Tensor::fill_(double value) {
-  if (numel()) backend_for(device().type).fill(arg(), value);
+  if (numel()) backend_for(device().type).fill(is_channel_blocks() ? block_order_arg(*this) : arg(), value);
   storage()->bump_version();
   return *this;
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
   CHERRY_CHECK(src.device() == device(), "copy_", "source on ", src.device().str(), ", destination on ", device().str());
-  if (numel()) backend_for(device().type).copy(broadcast_arg(src, shape(), "copy_"), arg());
+  if (numel() && (is_channel_blocks() || src.is_channel_blocks())) {
+    CHERRY_CHECK(src.shape() == shape(), "copy_", "into or from channel blocks the shapes must match: ", src.describe(), " -> ", describe());
+    backend_for(device().type).copy(block_order_arg(src), block_order_arg(*this));
+  } else if (numel()) {
+    backend_for(device().type).copy(broadcast_arg(src, shape(), "copy_"), arg());
+  }
   storage()->bump_version();
   return *this;
 }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-  CHERRY_CHECK(is_contiguous(), "add_", "in-place add needs a contiguous destination, got ", describe());
+  CHERRY_CHECK(is_contiguous() || is_channel_blocks(), "add_", "in-place add needs a contiguous destination, got ", describe());
   Backend& be = backend_for(device().type);
-  Arg o = broadcast_arg(other, shape(), "add_");
+  const bool blocks = is_channel_blocks();
+  const Tensor o_src = !blocks && other.is_channel_blocks() ? other.contiguous() : other;
+  const Arg me = blocks ? block_order_arg(*this) : arg(), o = blocks ? block_order_arg(o_src, shape()) : broadcast_arg(o_src, shape(), "add_");
   if (alpha == 1.0) {
-    be.binary(BinaryOp::add, arg(), o, arg());
+    be.binary(BinaryOp::add, me, o, me);
   } else {
     Tensor s = scalar_tensor(alpha, dtype(), device());
-    Tensor scaled = empty(shape(), dtype(), device());
-    be.binary(BinaryOp::mul, o, broadcast_arg(s, shape(), "add_"), scaled.arg());
-    be.binary(BinaryOp::add, arg(), scaled.arg(), arg());
+    Tensor scaled = blocks ? empty_channel_blocks(shape(), dtype(), device()) : empty(shape(), dtype(), device());
+    const Arg sc = blocks ? block_order_arg(scaled) : scaled.arg();
+    be.binary(BinaryOp::mul, o, blocks ? block_order_arg(s, shape()) : broadcast_arg(s, shape(), "add_"), sc);
+    be.binary(BinaryOp::add, me, sc, me);
   }
   storage()->bump_version();
   return *this;
 }
 
 Tensor& Tensor::mul_(double value) {
-  CHERRY_CHECK(is_contiguous(), "mul_", "in-place mul needs a contiguous destination, got ", describe());
+  CHERRY_CHECK(is_contiguous() || is_channel_blocks(), "mul_", "in-place mul needs a contiguous destination, got ", describe());
   Tensor s = scalar_tensor(value, dtype(), device());
-  backend_for(device().type).binary(BinaryOp::mul, arg(), broadcast_arg(s, shape(), "mul_"), arg());
+  const Arg me = is_channel_blocks() ? block_order_arg(*this) : arg();
+  backend_for(device().type).binary(BinaryOp::mul, me, is_channel_blocks() ? block_order_arg(s, shape()) : broadcast_arg(s, shape(), "mul_"), me);
   storage()->bump_version();
   return *this;
 }
@@ -245,9 +286,10 @@ void Tensor::set_data(const Tensor& other) {
   TensorImpl& me = impl();
   me.storage = other.storage();
   me.shape = other.shape();
-  me.strides = other.strides();
+  me.strides = other.impl().strides;
   me.offset = other.offset();
   me.dtype = other.dtype();
+  me.format = other.memory_format();
   me.grad = nullptr;
 }
 

@@ -23,9 +23,10 @@ using GradHook = std::function<Tensor(const Tensor&)>;  // return an undefined T
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
-  Shape shape, strides;
+  Shape shape, strides;  // shape is logical; strides empty for MemoryFormat::channel_blocks (dense, offset 0)
   int64_t offset = 0;
   DType dtype = DType::f32;
+  MemoryFormat format = MemoryFormat::strided;
   // autograd
   bool requires_grad = false;
   std::shared_ptr<Node> grad_fn;  // null for leaves
@@ -45,18 +46,21 @@ class Tensor {
   // --- layout and data (core/tensor.cpp) ---
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const { return impl().shape; }
-  const Shape& strides() const { return impl().strides; }
+  const Shape& strides() const;  // strided tensors only: channel blocks have none
+  MemoryFormat memory_format() const { return impl().format; }
+  bool is_channel_blocks() const { return impl().format == MemoryFormat::channel_blocks; }
   int64_t offset() const { return impl().offset; }
   int64_t dim() const { return int64_t(impl().shape.size()); }
   int64_t size(int64_t d) const;  // negative d counts from the end
   int64_t numel() const { return numel_of(impl().shape); }
   DType dtype() const { return impl().dtype; }
   Device device() const { return impl().storage->device(); }
-  bool is_contiguous() const;
+  bool is_contiguous() const;  // strided and row-major dense (channel blocks: false)
   const std::shared_ptr<Storage>& storage() const { return impl().storage; }
   void* raw_data() const;  // first element, any device
   template <class T> T* data_ptr() const;  // CPU only, dtype checked
-  Arg arg() const;  // what a backend sees
+  Arg arg() const;         // what a backend sees; a strided tensor (channel blocks need format_arg)
+  Arg format_arg() const;  // any format: for the kernels that take channel blocks (conv, batch norm)
   template <class T> T item() const;
   template <class T> T at(const std::vector<int64_t>& index) const;  // CPU, for tests
   template <class T> std::vector<T> to_vector() const;                 // any device, row-major
@@ -90,7 +94,7 @@ class Tensor {
   Tensor squeeze(int64_t dim) const;
   Tensor unsqueeze(int64_t dim) const;
   Tensor flatten(int64_t start = 0, int64_t end = -1) const;
-  Tensor contiguous() const;
+  Tensor contiguous() const;  // strided, row-major dense (converts channel blocks)
   Tensor clone() const;
   Tensor to(Device device) const;
   Tensor to(DType dtype) const;
@@ -125,7 +129,14 @@ Tensor scalar_tensor(double value, DType dtype = DType::f32, Device device = kCP
 Tensor arange(int64_t n, DType dtype = DType::i64, Device device = kCPU);
 template <class T> Tensor from_vector(const std::vector<T>& values, const Shape& shape, Device device = kCPU);
 Tensor zeros_like(const Tensor& t);
-Tensor empty_like(const Tensor& t);
+Tensor empty_like(const Tensor& t);  // same shape, dtype and device; strided
+// An (N, C, H, W) tensor in channel blocks (C % 16 == 0), uninitialised.
+Tensor empty_channel_blocks(const Shape& shape, DType dtype = DType::f32, Device device = kCPU);
+// The 5-D strided Arg (N, C/16, H, W, 16) that addresses t's elements, broadcast to shape (N, C, H,
+// W), in channel-block order: for channel blocks (of that shape) their dense layout, for a strided
+// tensor a view of it (C == 1: (N, 1, H, W, 1)). Elementwise kernels on mixed formats run over these.
+Arg block_order_arg(const Tensor& t, const Shape& shape);
+Arg block_order_arg(const Tensor& t);  // t's own shape
 // A tensor over an existing storage (no copy), e.g. a memory-mapped file.
 Tensor from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype, int64_t offset = 0);
 

@@ -16,12 +16,12 @@ BatchNorm2d::BatchNorm2d(int64_t c, double eps, double momentum, bool affine) : 
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
-  CHERRY_CHECK(x.dim() >= 2 && channel_count(x) == c_, "BatchNorm2d", "expected (N, ", c_, ", ...) input, got ", x.describe());
+  CHERRY_CHECK(x.dim() >= 2 && x.size(1) == c_, "BatchNorm2d", "expected (N, ", c_, ", ...) input, got ", x.describe());
   if (training()) {
     NoGradGuard ng;
     num_batches_tracked.add_(ones({}, DType::i64, num_batches_tracked.device()));
   }
-  return batch_norm(x, weight, bias, running_mean, running_var, training(), momentum_, eps_, x.dim() == 5);
+  return batch_norm(x, weight, bias, running_mean, running_var, training(), momentum_, eps_);
 }
 
 std::string BatchNorm2d::extra_repr() const { return cat(c_, ", eps=", eps_, ", momentum=", momentum_, ", affine=", weight.defined()); }

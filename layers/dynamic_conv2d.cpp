@@ -54,8 +54,8 @@ void DynamicConv2d::set_impl(DynamicConvImpl impl) {
 }
 
 Tensor DynamicConv2d::forward(const Tensor& x) {
-  CHERRY_CHECK((x.dim() == 4 || x.dim() == 5) && channel_count(x) == conv_.in_channels, "DynamicConv2d",
-               "expected input [B, ", conv_.in_channels, ", H, W] (or in channel blocks), got ", shape_str(x.shape()));
+  CHERRY_CHECK(x.dim() == 4 && x.size(1) == conv_.in_channels, "DynamicConv2d",
+               "expected input [B, ", conv_.in_channels, ", H, W], got ", shape_str(x.shape()));
   Tensor pi = attention->forward(x, temperature.to(x.dtype()));
   last_attention_ = pi.detach();
   Tensor y = impl_ == DynamicConvImpl::kmix ? forward_kmix(x, pi) : forward_grouped(x, pi);

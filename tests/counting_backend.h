@@ -10,17 +10,12 @@
 
 namespace cherry::test {
 
-// Activations in channel blocks: conv's 5-D (N, C/16, H, W, 16), batch norm's (N, C/16, H*W, 16)
-// (plain: (N, C, H*W, 1)).
-inline bool in_channel_blocks(std::string_view op, const Arg& a) {
-  return a.dim() == 5 || (op.starts_with("batch_norm") && a.dim() == 4 && a.shape[3] > 1);
-}
 
 class CountingBackend final : public Backend {
  public:
   explicit CountingBackend(Backend& inner) : inner_(inner), mixed_(*this) {}
   std::map<std::string, int> calls;
-  std::map<std::string, int> block_calls;  // the calls given an activation in channel blocks
+  std::map<std::string, int> block_calls;  // the calls whose activation (first Arg) is in channel blocks
 
   // Every kernel of the op table, then the custom kernels this decorator counts ("name.method").
   static std::vector<std::string> op_methods() {
@@ -58,7 +53,7 @@ class CountingBackend final : public Backend {
     else if constexpr (sizeof...(A) > 0) return first_arg(rest...);
     else return nullptr;
   }
-  void count(const char* name, const Arg* x) { ++calls[name], block_calls[name] += x && in_channel_blocks(name, *x); }
+  void count(const char* name, const Arg* x) { ++calls[name], block_calls[name] += x && x->blocked(); }
 
   struct CountingMixed final : MixedConv2dKernel {
     explicit CountingMixed(CountingBackend& o) : owner(o) {}

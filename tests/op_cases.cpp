@@ -148,29 +148,38 @@ std::vector<OpCase> op_cases() {
                  Tensor rv = from_vector<double>({1.7, 0.6, 1.1}, {3}, x[0].device()).to(x[0].dtype());
                  return batch_norm(x[0], x[1], x[2], rm, rv, false);
                }});
-  // Channel blocks (N, C/16, H, W, 16): the CPU's native kernels against the reference backend's
-  // NCHW call converted around; float64 checks the conversion's gradients.
-  c.push_back({"conv2d_channel_blocks", {N({2, 2, 5, 5, 16}), N({16, 32, 3, 3}), N({16})},
-               [](const V& x) { return conv2d(x[0], x[1], x[2], conv(1, 1, 1, 1)); }});
-  c.push_back({"conv2d_channel_blocks_groups_stride", {N({2, 1, 7, 6, 16}), N({32, 8, 3, 3})},
-               [](const V& x) { return conv2d(x[0], x[1], {}, conv(2, 1, 1, 2)); }});
-  c.push_back({"mixed_conv2d_channel_blocks", {N({3, 1, 5, 5, 16}), N({3, 2}), N({2, 32, 16, 3, 3})},
-               [](const V& x) { return mixed_conv2d(x[0], x[1], x[2], conv(1, 1, 1, 1)); }});
-  c.push_back({"batch_norm_train_channel_blocks", {N({4, 2, 3, 2, 16}), P({32}), N({32})},
+  // Channel blocks (MemoryFormat::channel_blocks): the CPU's native kernels against the reference
+  // backend's strided call converted around; float64 checks the conversions' gradients. Inputs go in
+  // through to_channel_blocks and results come out through from_channel_blocks (each a no-op on
+  // the other format), so every path in between is exercised in both formats.
+  c.push_back({"conv2d_channel_blocks", {N({2, 32, 5, 5}), N({16, 32, 3, 3}), N({16})},
+               [](const V& x) { return from_channel_blocks(conv2d(to_channel_blocks(x[0]), x[1], x[2], conv(1, 1, 1, 1))); }});
+  c.push_back({"conv2d_channel_blocks_groups_stride", {N({2, 16, 7, 6}), N({32, 8, 3, 3})},
+               [](const V& x) { return from_channel_blocks(conv2d(to_channel_blocks(x[0]), x[1], {}, conv(2, 1, 1, 2))); }});
+  c.push_back({"conv2d_channel_blocks_to_strided", {N({2, 16, 4, 4}), N({3, 16, 1, 1})},  // 3 outputs: a strided result
+               [](const V& x) { return conv2d(to_channel_blocks(x[0]), x[1]); }});
+  c.push_back({"mixed_conv2d_channel_blocks", {N({3, 16, 5, 5}), N({3, 2}), N({2, 32, 16, 3, 3})},
+               [](const V& x) { return from_channel_blocks(mixed_conv2d(to_channel_blocks(x[0]), x[1], x[2], conv(1, 1, 1, 1))); }});
+  c.push_back({"batch_norm_train_channel_blocks", {N({4, 32, 3, 2}), P({32}), N({32})},
                [](const V& x) {
                  Tensor rm = zeros({32}, x[0].dtype(), x[0].device()), rv = ones({32}, x[0].dtype(), x[0].device());
-                 return batch_norm(x[0], x[1], x[2], rm, rv, true, 0.1, 1e-5, true);
+                 return from_channel_blocks(batch_norm(to_channel_blocks(x[0]), x[1], x[2], rm, rv, true, 0.1, 1e-5));
                }});
-  c.push_back({"batch_norm_eval_channel_blocks", {N({2, 1, 2, 3, 16}), P({16}), N({16})},
+  c.push_back({"batch_norm_eval_channel_blocks", {N({2, 16, 2, 3}), P({16}), N({16})},
                [](const V& x) {
                  Tensor rm = full({16}, 0.2, x[0].dtype(), x[0].device()), rv = full({16}, 1.3, x[0].dtype(), x[0].device());
-                 return batch_norm(x[0], x[1], x[2], rm, rv, false, 0.1, 1e-5, true);
+                 return from_channel_blocks(batch_norm(to_channel_blocks(x[0]), x[1], x[2], rm, rv, false, 0.1, 1e-5));
                }});
   c.push_back({"batch_norm_train_5d_volumetric", {N({2, 3, 2, 3, 16}), P({3}), N({3})},
                [](const V& x) { return batch_norm(x[0], x[1], x[2], {}, {}, true); }});
-  c.push_back({"channel_means_channel_blocks", {N({2, 2, 3, 4, 16})}, [](const V& x) { return channel_means(x[0]); }});
-  c.push_back({"channel_blocks_round_trip", {N({2, 32, 3, 2})},
-               [](const V& x) { return from_channel_blocks(to_channel_blocks(x[0]) * to_channel_blocks(x[0])); }});
+  c.push_back({"channel_means_channel_blocks", {N({2, 32, 3, 4})}, [](const V& x) { return channel_means(to_channel_blocks(x[0])); }});
+  // Elementwise ops and reductions on channel blocks mixed with strided and per-channel operands,
+  // and a view (which reads a strided copy).
+  c.push_back({"channel_blocks_elementwise", {N({2, 32, 3, 2}), N({2, 32, 3, 2}), N({1, 32, 1, 1})},
+               [](const V& x) {
+                 const Tensor a = to_channel_blocks(x[0]), y = relu(a * to_channel_blocks(x[1]) + x[2]) - x[1] * 0.5;
+                 return from_channel_blocks(y) + sum(a, {0, 2, 3}, true) + mean(square(a)) + a.narrow(1, 3, 1);
+               }});
   c.push_back({"layer_norm", {N({2, 3, 8}), P({8}), N({8})}, [](const V& x) { return layer_norm(x[0], x[1], x[2], 1e-5); }});
   c.push_back({"layer_norm_noaffine", {NT({6, 5})}, [](const V& x) { return layer_norm(x[0], {}, {}, 1e-5); }});
   // --- indexing ---

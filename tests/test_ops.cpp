@@ -120,7 +120,7 @@ TEST_CASE("op harness: CPU backend matches the reference backend, forward and ba
     CHECK_MESSAGE(counting.calls[m] > 0, "backend method never exercised by the op harness: ", m);
   }
   if (cpu_backend().has_channel_blocks(DType::f32))
-    for (const char* m : {"conv2d_forward", "conv2d_backward", "mixed_conv2d.forward", "mixed_conv2d.backward", "batch_norm_forward",
+    for (std::string m : {"conv2d_forward", "conv2d_backward", "mixed_conv2d.forward", "mixed_conv2d.backward", "batch_norm_forward",
                           "batch_norm_backward"}) {
       CAPTURE(m);
       CHECK_MESSAGE(counting.block_calls[m] > 0, "channel-blocks kernel never exercised by the op harness: ", m);

@@ -90,17 +90,20 @@ TEST_CASE("the conv factory builds every conv and knows its role") {
   CHECK_THROWS_AS(ResNet(ResNetConfig{"resnet19", 3, 10}), Error);
 }
 
-TEST_CASE("channel blocks hold channel c at [n, c/16, h, w, c%16]") {
+TEST_CASE("channel blocks hold channel c at [n, c/16, h, w, c%16], under the logical shape") {
   Tensor x = randn({2, 32, 3, 4});
   Tensor b = to_channel_blocks(x);
-  CHECK(b.shape() == Shape{2, 2, 3, 4, 16});
+  CHECK(b.shape() == Shape{2, 32, 3, 4});
+  CHECK(b.memory_format() == MemoryFormat::channel_blocks);
+  const float* raw = static_cast<const float*>(b.raw_data());
   for (auto [n, c, h, w] : {std::tuple{0, 0, 0, 0}, {1, 17, 2, 3}, {0, 31, 1, 2}, {1, 15, 0, 1}})
-    CHECK(b.at<float>({n, c / 16, h, w, c % 16}) == x.at<float>({n, c, h, w}));
+    CHECK(raw[(((n * 2 + c / 16) * 3 + h) * 4 + w) * 16 + c % 16] == x.at<float>({n, c, h, w}));
   CHECK(from_channel_blocks(b).to_vector<float>() == x.to_vector<float>());
-  CHECK(channel_count(b) == 32);
+  CHECK(b.to_vector<float>() == x.to_vector<float>());  // reads in logical order
+  CHECK_THROWS_WITH_AS(b.strides(), doctest::Contains("no strides"), Error);
   CHECK_CLOSE(channel_means(b), mean(x, {2, 3}), 1e-6, 1e-6);
   CHECK_THROWS_WITH_AS(to_channel_blocks(randn({2, 24, 3, 3})), doctest::Contains("multiple of 16"), Error);
-  CHECK_THROWS_WITH_AS(conv2d(b, randn({24, 32, 3, 3})), doctest::Contains("multiple of 16"), Error);
+  CHECK(conv2d(b, randn({24, 32, 3, 3})).memory_format() == MemoryFormat::strided);  // 24 channels cannot be blocks
 }
 
 // Training and evaluation steps of ResNet-20 (static, DY-Conv grouped and kmix, PAD) with the
@@ -141,6 +144,60 @@ TEST_CASE("ResNet in channel blocks equals ResNet in NCHW: logits, every gradien
     NoGradGuard ng;
     CHECK_CLOSE(a.forward(x), b.forward(x), 1e-4, 1e-5);
   }
+}
+
+// A layer a user writes without knowing about memory formats, placed after every block conv of a
+// ResNet whose stages run in channel blocks: it sees the logical (N, C, H, W) shape and its
+// arithmetic (a per-channel gate from the spatial means, a view) gives what it gives on NCHW.
+class UserGate : public Layer {
+ public:
+  explicit UserGate(int64_t channels) : scale(register_parameter("scale", full({channels}, 0.5).set_requires_grad(true))) {}
+  Tensor forward(const Tensor& x) override {
+    CHECK(x.dim() == 4);
+    CHECK(x.size(1) == scale.size(0));
+    seen.push_back(x.shape());
+    formats.push_back(x.memory_format());
+    const Tensor gate = sigmoid(mean(x, {2, 3}, true) * scale.view({1, x.size(1), 1, 1}));
+    return x * gate + x.narrow(1, 0, 1);
+  }
+  std::string type_name() const override { return "UserGate"; }
+  Tensor scale;
+  std::vector<Shape> seen;
+  std::vector<MemoryFormat> formats;
+};
+
+TEST_CASE("a user layer inside a ResNet stage in channel blocks sees (N, C, H, W) and computes what it does on NCHW") {
+  REQUIRE(has_channel_blocks(zeros({1})));
+  std::vector<std::shared_ptr<UserGate>> gates;
+  auto factory = [&gates](const Conv2dOptions& o, ConvRole role) -> std::shared_ptr<Layer> {
+    auto conv = static_conv_factory()(o, role);
+    if (role != ConvRole::block) return conv;
+    gates.push_back(std::make_shared<UserGate>(o.out_channels));
+    return std::make_shared<Sequential>(std::vector<std::shared_ptr<Layer>>{conv, gates.back()});
+  };
+  auto make = [&](bool blocks) {
+    manual_seed(7);
+    ResNetConfig c{"resnet20", 3, 10};
+    c.channel_blocks = blocks;
+    return ResNet(c, factory);
+  };
+  ResNet a = make(true);
+  const size_t per_model = gates.size();
+  ResNet b = make(false);
+  Tensor x = randn({2, 3, 8, 8}), w = randn({2, 10});
+  Tensor ya = a.forward(x), yb = b.forward(x);
+  CHECK_CLOSE(ya, yb, 1e-4, 1e-5);
+  sum(ya * w).backward();
+  sum(yb * w).backward();
+  for (size_t i = 0; i < per_model; ++i) {
+    CAPTURE(i);
+    REQUIRE(gates[i]->seen.size() == 1);
+    CHECK(gates[i]->seen[0] == gates[per_model + i]->seen[0]);  // the same logical shape in both formats
+    CHECK(gates[i]->formats[0] == MemoryFormat::channel_blocks);
+    CHECK(gates[per_model + i]->formats[0] == MemoryFormat::strided);
+    CHECK_CLOSE(gates[i]->scale.grad(), gates[per_model + i]->scale.grad(), 1e-3, 1e-5);
+  }
+  CHECK(gates[0]->seen[0] == Shape{2, 16, 8, 8});
 }
 
 }  // namespace cherry

@@ -34,7 +34,7 @@ SampleConv sample_conv(const Arg& x, const Arg& factors, const Arg& y, const Con
   Conv2dParams q = p;
   q.groups = p.groups * s.B;
   // In channel blocks too the B samples are B*C/16 consecutive blocks: x is [1, B*C, H, W] nChw16c.
-  const Shape xs = nchw_shape(x), ys = nchw_shape(y);
+  const Shape &xs = x.shape, &ys = y.shape;
   s.geo = geometry({1, s.B * xs[1], xs[2], xs[3]}, {s.B * f[1], f[2], f[3], f[4]}, {1, s.B * ys[1], ys[2], ys[3]}, false, q);
   s.kernel = s.geo.w;
   if (s.kernel.size() == 5) s.kernel[0] = p.groups;  // else B = g = 1: one plain kernel

@@ -42,9 +42,8 @@ memory::desc plain_md(const memory::dims& d) {
   return memory::desc(d, dt::f32, d.size() == 1 ? tag::a : d.size() == 4 ? tag::nchw : tag::goihw);
 }
 
-Shape nchw_shape(const Arg& a) { return a.dim() == 5 ? Shape{a.shape[0], a.shape[1] * a.shape[4], a.shape[2], a.shape[3]} : a.shape; }
 
-memory::desc act_md(const Arg& a, const memory::dims& d) { return a.dim() == 5 ? memory::desc(d, dt::f32, tag::nChw16c) : plain_md(d); }
+memory::desc act_md(const Arg& a, const memory::dims& d) { return a.blocked() ? memory::desc(d, dt::f32, tag::nChw16c) : plain_md(d); }
 
 Prims& prims_for(const Geometry& g) {
   static std::mutex mu;
@@ -157,7 +156,7 @@ using namespace onednn;
 void conv2d_forward(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) {
   if (x.dtype != DType::f32) return conv2d_forward_im2col(x, w, bias, y, p);
   guarded("conv2d", [&] {
-    Geometry g = geometry(nchw_shape(x), w.shape, nchw_shape(y), bias.data != nullptr, p);
+    Geometry g = geometry(x.shape, w.shape, y.shape, bias.data != nullptr, p);
     Prims& pr = prims_for(g);
     stream s(cpu_engine());
     In src(pr.fwd.src_desc(), act_md(x, g.x), x.data, s), wei(pr.fwd.weights_desc(), plain_md(g.w), w.data, s);
@@ -176,7 +175,7 @@ void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, c
                      const Conv2dParams& p) {
   if (x.dtype != DType::f32) return conv2d_backward_im2col(gy, x, w, gx, gw, gbias, p);
   guarded("conv2d_backward", [&] {
-    Geometry g = geometry(nchw_shape(x), w.shape, nchw_shape(gy), gbias.data != nullptr, p);
+    Geometry g = geometry(x.shape, w.shape, gy.shape, gbias.data != nullptr, p);
     Prims& pr = prims_for(g);
     stream s(cpu_engine());
     LazyIn diff_dst(act_md(gy, g.y), gy.data);

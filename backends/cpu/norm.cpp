@@ -71,6 +71,14 @@ template <class F> void blocked_rows(const Arg& x, F&& f) {
   for (int64_t r = 0; r < N * C1; ++r) f(r, (r % C1) * x.shape[3]);
 }
 
+// A channel-blocks Arg (logical (N, C, H, W)) as the blocked kernels index it: (N, C/16, H*W, 16).
+Arg block_rows(const Arg& x) {
+  Arg r = x;
+  const int64_t N = x.shape[0], C = x.shape[1];
+  r.shape = {N, C / kChannelBlock, x.numel() / std::max<int64_t>(N * C, 1), kChannelBlock};
+  return r;
+}
+
 template <class T>
 void batch_norm_forward_blocked(const Arg& x, const T* pw, const T* pb, const Arg& running_mean, const Arg& running_var,
                                 bool training, double momentum, double eps, const Arg& y, const Arg& mean, const Arg& invstd) {
@@ -145,13 +153,13 @@ void batch_norm_backward_blocked(const Arg& gy, const Arg& x, const T* pw, const
 }
 }  // namespace
 
-// x, y:(N,C1,S,I) (S = H*W): channel c1*I + i; I = 1 is NCHW, I > 1 channel blocks (ops.h).
-// w, b, running stats, mean, invstd:(C1*I).
+// x, y:(N,C,S,1) (S = H*W), or (N,C,H,W) in channel blocks (x.format); w, b, running stats, mean,
+// invstd:(C).
 void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& running_mean, const Arg& running_var,
                         bool training, double momentum, double eps, const Arg& y, const Arg& mean, const Arg& invstd) {
   dispatch_floating(x.dtype, "batch_norm", [&]<class T>() {
-    if (x.shape[3] > 1)
-      return batch_norm_forward_blocked<T>(x, opt<T>(w), opt<T>(b), running_mean, running_var, training, momentum, eps, y, mean, invstd);
+    if (x.blocked())
+      return batch_norm_forward_blocked<T>(block_rows(x), opt<T>(w), opt<T>(b), running_mean, running_var, training, momentum, eps, y, mean, invstd);
     const int64_t N = x.shape[0], C = x.shape[1], S = x.numel() / (N * C), count = N * S;
     const T* px = x.ptr<T>();
     T* py = y.ptr<T>();
@@ -196,7 +204,7 @@ void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& run
 void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& mean, const Arg& invstd,
                          const Arg& gx, const Arg& gw, const Arg& gb) {
   dispatch_floating(x.dtype, "batch_norm_backward", [&]<class T>() {
-    if (x.shape[3] > 1) return batch_norm_backward_blocked<T>(gy, x, opt<T>(w), mean, invstd, gx, gw, gb);
+    if (x.blocked()) return batch_norm_backward_blocked<T>(gy, block_rows(x), opt<T>(w), mean, invstd, gx, gw, gb);
     const int64_t N = x.shape[0], C = x.shape[1], S = x.numel() / (N * C);
     const double count = double(N * S);
     const T *px = x.ptr<T>(), *pg = gy.ptr<T>(), *pw = opt<T>(w);

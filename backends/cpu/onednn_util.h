@@ -26,9 +26,7 @@ struct Geometry {
 Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, const Conv2dParams& p);
 
 memory::desc plain_md(const memory::dims& d);  // a / nchw / goihw by rank
-// An activation Arg's (N, C, H, W), and its layout as oneDNN sees it over dims d: nchw, or
-// nChw16c for channel blocks (5-D (N, C/16, H, W, 16)).
-Shape nchw_shape(const Arg& a);
+// An activation Arg's layout as oneDNN sees it over its dims d: nchw, or nChw16c for channel blocks.
 memory::desc act_md(const Arg& a, const memory::dims& d);
 
 struct Prims {
