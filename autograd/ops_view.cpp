@@ -71,9 +71,20 @@ std::optional<Shape> view_strides(const Shape& shape, const Shape& strides, cons
 }  // namespace
 
 // Views address elements through strides, which channel blocks do not have: they view the strided
-// copy (contiguous(), recorded, so the gradient goes back into channel blocks).
+// copy (contiguous(), recorded, so the gradient goes back into channel blocks). One view keeps them:
+// moving whole 16-channel blocks between the batch and channel dims ((B, C, H, W) as (1, B*C, H, W)
+// and back) leaves every element where it is (DY-Conv's per-sample convolution runs on it).
+static bool blocks_view_ok(const Tensor& t, const Shape& s) {
+  return s.size() == 4 && s[2] == t.size(2) && s[3] == t.size(3) && s[1] > 0 && s[1] % kChannelBlock == 0;
+}
 Tensor Tensor::view(const Shape& new_shape) const {
-  if (is_channel_blocks()) return contiguous().view(new_shape);
+  if (is_channel_blocks()) {
+    const Shape s = infer_shape(new_shape, numel(), "view");
+    if (!blocks_view_ok(*this, s)) return contiguous().view(s);
+    Tensor v = make_view(*this, s, {}, 0);
+    v.impl().format = MemoryFormat::channel_blocks;
+    return record_view("view", *this, v, [](const Tensor& g, const Shape& in) { return g.reshape(in); });
+  }
   Shape s = infer_shape(new_shape, numel(), "view");
   auto st = view_strides(shape(), strides(), s);
   CHERRY_CHECK(st.has_value(), "view", "cannot view ", describe(), " as ", shape_str(s), " without a copy; use reshape()");
@@ -81,7 +92,7 @@ Tensor Tensor::view(const Shape& new_shape) const {
 }
 
 Tensor Tensor::reshape(const Shape& new_shape) const {
-  if (is_channel_blocks()) return contiguous().reshape(new_shape);
+  if (is_channel_blocks()) return blocks_view_ok(*this, infer_shape(new_shape, numel(), "reshape")) ? view(new_shape) : contiguous().reshape(new_shape);
   Shape s = infer_shape(new_shape, numel(), "reshape");
   if (view_strides(shape(), strides(), s)) return view(s);
   return contiguous().view(s);

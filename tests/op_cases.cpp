@@ -180,6 +180,11 @@ std::vector<OpCase> op_cases() {
                  const Tensor a = to_channel_blocks(x[0]), y = relu(a * to_channel_blocks(x[1]) + x[2]) - x[1] * 0.5;
                  return from_channel_blocks(y) + sum(a, {0, 2, 3}, true) + mean(square(a)) + a.narrow(1, 3, 1);
                }});
+  c.push_back({"channel_blocks_batch_view", {N({2, 32, 3, 2})},  // (2, 32, ..) as (1, 64, ..) and (4, 16, ..): still in blocks
+               [](const V& x) {
+                 const Tensor v = to_channel_blocks(x[0]).view({1, 64, 3, 2});
+                 return from_channel_blocks(v.reshape({4, 16, 3, 2}) * 2.0);
+               }});
   c.push_back({"layer_norm", {N({2, 3, 8}), P({8}), N({8})}, [](const V& x) { return layer_norm(x[0], x[1], x[2], 1e-5); }});
   c.push_back({"layer_norm_noaffine", {NT({6, 5})}, [](const V& x) { return layer_norm(x[0], {}, {}, 1e-5); }});
   // --- indexing ---

@@ -101,6 +101,10 @@ TEST_CASE("channel blocks hold channel c at [n, c/16, h, w, c%16], under the log
   CHECK(from_channel_blocks(b).to_vector<float>() == x.to_vector<float>());
   CHECK(b.to_vector<float>() == x.to_vector<float>());  // reads in logical order
   CHECK_THROWS_WITH_AS(b.strides(), doctest::Contains("no strides"), Error);
+  const Tensor one_image = b.view({1, 64, 3, 4});  // whole blocks move from batch to channels: no copy
+  CHECK((one_image.is_channel_blocks() && one_image.raw_data() == b.raw_data()));
+  CHECK(b.view({2, 32, 12}).memory_format() == MemoryFormat::strided);  // any other view reads a strided copy
+  CHECK(b.view({2, 32, 12}).to_vector<float>() == x.to_vector<float>());
   CHECK_CLOSE(channel_means(b), mean(x, {2, 3}), 1e-6, 1e-6);
   CHECK_THROWS_WITH_AS(to_channel_blocks(randn({2, 24, 3, 3})), doctest::Contains("multiple of 16"), Error);
   CHECK(conv2d(b, randn({24, 32, 3, 3})).memory_format() == MemoryFormat::strided);  // 24 channels cannot be blocks
