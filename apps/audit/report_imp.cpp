@@ -48,7 +48,7 @@ std::optional<Section> imp_section(const AuditData& d) {
     iters.push_back("t = " + std::to_string(r.iteration));
     flips.values.push_back(double(r.total_flips()));
     int64_t entries = 0, dynamic = 0;
-    for (const ImpLayer& l : r.layers) entries += l.entries, dynamic += l.dynamic;
+    for (const ImpLayerReport& l : r.layers) entries += l.entries, dynamic += l.dynamic;
     const double miss = double(dynamic) - r.target_kappa * double(entries);
     rows.push_back({count(r.iteration), fixed(r.target_kappa, 4), fixed(r.achieved_kappa, 4), count(dynamic) + " / " + count(entries),
                     fixed(miss, 1), count(r.total_flips()), fixed(r.threshold, 9), count(r.total_zero_scores())});
@@ -86,7 +86,7 @@ std::optional<Section> imp_section(const AuditData& d) {
   const ImpRecord& last = d.imp.back();
   h += "<h3>Score distribution per layer, last iteration (t = " + count(last.iteration) + ")</h3>\n";
   std::vector<std::string> small;
-  for (const ImpLayer& l : last.layers)
+  for (const ImpLayerReport& l : last.layers)
     small.push_back(histogram_figure(last.log10_lo, last.log10_hi, l.histogram, l.threshold, "threshold", l.name + ": κ = " + fixed(l.kappa, 3),
                                      290, 190, l.zero_scores));
   h += "<p>All panels share the x range, so layers can be compared: a layer whose scores sit left of the others loses most of its "
