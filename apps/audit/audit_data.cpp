@@ -4,8 +4,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
-#include <cstdio>
 #include <sstream>
 
 #include "apps/common/json_fields.h"

@@ -5,7 +5,7 @@
 
 #include "apps/common/choices.h"
 #include "apps/common/json_fields.h"
-#include "apps/common/run_records.h"
+#include "apps/common/run_records.h"  // declares what this file defines (with run_records.cpp)
 
 namespace cherry {
 
