@@ -2,14 +2,18 @@
 #include <cmath>
 
 #include "apps/audit/report_sections.h"
+#include "apps/common/choices.h"
 
 namespace cherry::audit {
 
 namespace {
 
-std::string scope_of(const AuditData& d) {
-  return d.config.is_object() && d.config.contains("imp_scope") && d.config["imp_scope"].is_string() ? d.config["imp_scope"].get<std::string>()
-                                                                                                     : "global";
+// The ranking scope: recorded with the iterations since imp.jsonl carries the settings, else the run's config.
+ImpScope scope_of(const AuditData& d) {
+  if (const auto& s = d.imp.back().settings) return s->scope;
+  const nlohmann::json& c = d.config;
+  const bool named = c.is_object() && c.contains("imp_scope") && c["imp_scope"].is_string();
+  return (named ? find_choice<ImpScope>(c["imp_scope"].get<std::string>()) : std::nullopt).value_or(ImpScope::global);
 }
 
 std::string histogram_figure(double lo, double hi, const std::vector<int64_t>& counts, double threshold, const std::string& threshold_label,
@@ -23,7 +27,7 @@ std::string histogram_figure(double lo, double hi, const std::vector<int64_t>& c
 
 std::optional<Section> imp_section(const AuditData& d) {
   if (d.from_checkpoint || d.imp.empty()) return std::nullopt;
-  const bool global_scope = scope_of(d) != "layer";
+  const bool global_scope = scope_of(d) != ImpScope::layer;
   std::string h = explain(
       "IMP treats the mask as real-valued and scores entry <code>j</code> by <code>S<sub>j</sub> = |Σ<sub>batches</sub> ∂L/∂M<sub>j</sub>|</code>: "
       "to first order, how much the loss would change if the entry were made static. Starting from <code>M = 1</code>, iteration "

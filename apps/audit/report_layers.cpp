@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "apps/audit/report_sections.h"
+#include "apps/common/choices.h"
 
 namespace cherry::audit {
 
@@ -44,7 +45,7 @@ std::optional<double> global_kappa(const AuditData& d, const std::vector<LayerRo
 std::optional<double> target_kappa(const AuditData& d) {
   const auto& c = d.config;
   if (!c.is_object() || !c.contains("kappa") || !c["kappa"].is_number()) return std::nullopt;
-  if (c.contains("conv") && c["conv"] != "pad") return std::nullopt;
+  if (c.contains("conv") && c["conv"] != to_string(ConvKind::pad)) return std::nullopt;
   return c["kappa"].get<double>();
 }
 

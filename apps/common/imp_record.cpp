@@ -13,8 +13,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr double kExactTol = 1e-9;  // kappa is a ratio computed in f64 and written with round-trip precision
-
 template <class E> E need_choice(const json& j, const char* key) {
   const std::string name = need_string(j, key, "");
   if (auto e = find_choice<E>(name)) return *e;

@@ -42,8 +42,12 @@ template <class T> std::vector<T> opt_vector(const nlohmann::json& j, const char
   return out;
 }
 
+// How far a value computed in f64 and written with round-trip precision may be from its check
+// (kappa = dynamic / entries, lambda_d + lambda_s = 2, ...).
+inline constexpr double kExactTol = 1e-9;
+
 // Fails unless v is in [0, 1] (within tol).
-void check_fraction(std::optional<double> v, const char* what, const std::string& where, double tol = 1e-9);
+void check_fraction(std::optional<double> v, const char* what, const std::string& where, double tol = kExactTol);
 
 // Calls fn(object, "file:line") for each non-blank line of a *.jsonl file; a line that is not one JSON
 // object is a cherry::Error(op, "file:line: ...").

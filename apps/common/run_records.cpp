@@ -14,10 +14,8 @@ using json = nlohmann::json;
 
 namespace {
 
-// Tolerances of the invariants: attention means are f32 softmax rows averaged in f64; the other
-// quantities are computed in f64 and written with round-trip precision.
+// Attention means are f32 softmax rows averaged in f64; the other quantities are checked to kExactTol.
 constexpr double kAttentionSumTol = 1e-6;
-constexpr double kExactTol = 1e-9;
 
 template <class T> void put(json& j, const char* key, const std::optional<T>& v) {
   if (v) j[key] = *v;

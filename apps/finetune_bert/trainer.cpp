@@ -234,7 +234,7 @@ class BertTask final : public TrainTask {
   }
 
   std::string moe_description() const {
-    if (o_.ffn == FfnKind::dense) return "dense";
+    if (o_.ffn == FfnKind::dense) return to_string(o_.ffn);
     std::string s = cat(to_string(o_.ffn), " (", o_.experts, " experts upcycled from the dense FFN, top-", o_.top_k, ", balance ", o_.balance_coef);
     if (o_.ffn == FfnKind::pad) s += cat(", ", o_.imp.describe(), ", IMP after ", imp_after_, " steps");
     return s + ")";

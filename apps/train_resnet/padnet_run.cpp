@@ -25,7 +25,7 @@ ConvFactory conv_factory_from(const TrainOptions& o) {
 }
 
 std::string conv_description(const TrainOptions& o) {
-  if (o.conv == ConvKind::static_conv) return "static";
+  if (o.conv == ConvKind::static_conv) return to_string(o.conv);
   std::string s = cat(to_string(o.conv), " (K=", o.kernels, ", attention C_in/", o.attn_reduction);
   if (o.conv == ConvKind::pad)
     s += ", " + o.imp.describe();
