@@ -1,6 +1,8 @@
 // Dynamic convolution (DY-Conv, Chen et al. 2020; docs/PADNET.md §2) and its PAD form (§1): K kernels
 // mixed per sample by an attention branch, y_b = conv(x_b, Theta(x_b)).
 #pragma once
+#include <array>
+#include <string_view>
 #include <utility>
 
 #include "layers/conv2d.h"
@@ -14,6 +16,10 @@ enum class DynamicConvImpl {
   grouped,  // one conv with groups = B*g over a [1, B*C, H, W] view (the reference trick), via mixed_conv2d
   kmix,     // the K (+1 static) convs as one conv, outputs mixed with pi (conv is linear in W); groups == 1
 };
+// train_resnet's --dyconv-impl names (read by apps/common/choices.h).
+constexpr std::array<std::pair<DynamicConvImpl, std::string_view>, 2> names_of(DynamicConvImpl) {
+  return {{{DynamicConvImpl::grouped, "grouped"}, {DynamicConvImpl::kmix, "kmix"}}};
+}
 
 struct DynamicConvOptions {
   int64_t kernels = 4;         // K

@@ -9,23 +9,6 @@
 
 namespace cherry {
 
-ImpSchedule parse_imp_schedule(const std::string& s) {
-  if (s == "exp") return ImpSchedule::exponential;
-  if (s == "linear") return ImpSchedule::linear;
-  throw Error("IMP", cat("unknown schedule '", s, "' (expected exp or linear)"));
-}
-ImpScope parse_imp_scope(const std::string& s) {
-  if (s == "global") return ImpScope::global;
-  if (s == "layer") return ImpScope::layer;
-  throw Error("IMP", cat("unknown scope '", s, "' (expected global or layer)"));
-}
-ImpScorer parse_imp_scorer(const std::string& s) {
-  if (s == "grad") return ImpScorer::grad;
-  if (s == "random") return ImpScorer::random;
-  if (s == "magnitude") return ImpScorer::magnitude;
-  throw Error("IMP", cat("unknown scorer '", s, "' (expected grad, random or magnitude)"));
-}
-
 double imp_target_kappa(const ImpOptions& o, int64_t t) {
   const double f = double(t) / double(o.iterations);
   return o.schedule == ImpSchedule::exponential ? std::pow(o.kappa, f) : 1.0 - (1.0 - o.kappa) * f;

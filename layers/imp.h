@@ -3,8 +3,11 @@
 // kappa_t fraction dynamic (globally or per layer), kappa_t = kappa^(t/T) or 1 - (1-kappa) t/T.
 // No weights change between iterations; entries may come back. The caller freezes M afterwards.
 #pragma once
+#include <array>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "layers/pad_layer.h"
@@ -18,9 +21,14 @@ enum class ImpScorer {
   random,     // uniform random scores: the "is IMP needed" ablation
   magnitude,  // |mean_k W_k - Ws|: how far the (uniformly mixed) dynamic weight is from the static one (ours)
 };
-ImpSchedule parse_imp_schedule(const std::string& s);  // exp | linear
-ImpScope parse_imp_scope(const std::string& s);        // global | layer
-ImpScorer parse_imp_scorer(const std::string& s);      // grad | random | magnitude
+// Their names on the command line, in config.json and imp.jsonl (read by apps/common/choices.h).
+constexpr std::array<std::pair<ImpSchedule, std::string_view>, 2> names_of(ImpSchedule) {
+  return {{{ImpSchedule::exponential, "exp"}, {ImpSchedule::linear, "linear"}}};
+}
+constexpr std::array<std::pair<ImpScope, std::string_view>, 2> names_of(ImpScope) { return {{{ImpScope::global, "global"}, {ImpScope::layer, "layer"}}}; }
+constexpr std::array<std::pair<ImpScorer, std::string_view>, 3> names_of(ImpScorer) {
+  return {{{ImpScorer::grad, "grad"}, {ImpScorer::random, "random"}, {ImpScorer::magnitude, "magnitude"}}};
+}
 
 struct ImpOptions {
   double kappa = 0.3;        // target dynamic ratio

@@ -9,15 +9,6 @@
 
 namespace cherry {
 
-ConvKind parse_conv_kind(const std::string& s) {
-  if (s == "static") return ConvKind::static_conv;
-  if (s == "dynamic") return ConvKind::dynamic;
-  if (s == "pad") return ConvKind::pad;
-  throw Error("PAD-Net", cat("unknown conv kind '", s, "' (expected static, dynamic or pad)"));
-}
-
-const char* conv_kind_name(ConvKind k) { return k == ConvKind::static_conv ? "static" : k == ConvKind::dynamic ? "dynamic" : "pad"; }
-
 ConvFactory padnet_conv_factory(ConvKind kind, const DynamicConvOptions& o) {
   if (kind == ConvKind::static_conv) return static_conv_factory();
   DynamicConvOptions opts = o;

@@ -2,7 +2,10 @@
 // (docs/PADNET.md §2.6: stem and classifier stay static), and the model-level accounting the apps
 // report: static / dynamic / stored parameters, achieved kappa, FLOPs.
 #pragma once
+#include <array>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "layers/dynamic_conv2d.h"
 #include "models/resnet.h"
@@ -10,8 +13,10 @@
 namespace cherry {
 
 enum class ConvKind { static_conv, dynamic, pad };
-ConvKind parse_conv_kind(const std::string& s);  // "static" | "dynamic" | "pad"
-const char* conv_kind_name(ConvKind k);
+// train_resnet's --conv names (read by apps/common/choices.h).
+constexpr std::array<std::pair<ConvKind, std::string_view>, 3> names_of(ConvKind) {
+  return {{{ConvKind::static_conv, "static"}, {ConvKind::dynamic, "dynamic"}, {ConvKind::pad, "pad"}}};
+}
 
 // Block and shortcut convs become DynamicConv2d (mode from `kind`); the stem stays a static Conv2d.
 ConvFactory padnet_conv_factory(ConvKind kind, const DynamicConvOptions& o);

@@ -232,6 +232,34 @@ TEST_CASE("audit: bad input is a clear error") {
     write_lines(run.file("metrics.jsonl"), {{{"loss", 2.3}}});
     CHECK(has(error_of([&] { read_run_dir(run.dir); }), "metrics.jsonl:1: missing key 'step'"));
   }
+  SUBCASE("a missing key in an IMP record names file:line and the key") {
+    SyntheticRun run;
+    json r = imp_record(1, 0.5477, {imp_layer("conv_a", 100, 55, 45, {10, 30, 40, 20}, 0)});
+    r.erase("threshold");
+    write_lines(run.file("imp.jsonl"), {r});
+    CHECK(has(error_of([&] { read_run_dir(run.dir); }), "imp.jsonl:1: missing key 'threshold'"));
+  }
+  SUBCASE("a wrong type names file:line, the layer and the field") {
+    SyntheticRun run;
+    json l = dyn_layer("conv_a", 100, 30, 1.05);
+    l["lambda_d"] = "1.05";
+    run.write_dynamic(l);
+    CHECK(has(error_of([&] { read_run_dir(run.dir); }), "dynamic.jsonl:2: layer 'conv_a': 'lambda_d' must be a number, got \"1.05\""));
+    write_text(run.file("eval_results.json"), json{{"accuracy", "50%"}}.dump());
+    run.write_dynamic();
+    CHECK(has(error_of([&] { read_run_dir(run.dir); }), "eval_results.json: 'accuracy' must be a number"));
+  }
+  SUBCASE("a step recorded twice") {
+    SyntheticRun run;
+    const json r = dyn_record(2, {dyn_layer("conv_a", 100, 30, 1.0)});
+    write_lines(run.file("dynamic.jsonl"), {dyn_record(1, {dyn_layer("conv_a", 100, 30, 1.0)}), r, r});
+    CHECK(has(error_of([&] { read_run_dir(run.dir); }), "dynamic.jsonl:3: step 2 is recorded twice (first at "));
+  }
+  SUBCASE("a record with no layers") {
+    SyntheticRun run;
+    write_lines(run.file("dynamic.jsonl"), {{{"step", 1}, {"epoch", 1}, {"kappa", 0.3}, {"layers", json::array()}}});
+    CHECK(has(error_of([&] { read_run_dir(run.dir); }), "dynamic.jsonl:1: no layers"));
+  }
   SUBCASE("a missing path") {
     test::TempDir tmp;
     CHECK(has(error_of([&] { read_audit_input(tmp.file("nope")); }), "no such file or directory"));
@@ -385,7 +413,7 @@ TEST_CASE("audit svg: downsampling, ticks, escaping") {
 TEST_CASE("audit: a real train_resnet PAD run passes the checks and renders") {
   test::TempDir tmp;
   TrainOptions o;
-  o.synthetic = true, o.dataset = "fashion-mnist", o.batch_size = 16, o.max_train_samples = 32, o.max_eval_samples = 16, o.epochs = 1;
+  o.synthetic = true, o.dataset = DatasetKind::fashion_mnist, o.batch_size = 16, o.max_train_samples = 32, o.max_eval_samples = 16, o.epochs = 1;
   o.run_dir = tmp.file("run"), o.overwrite = true, o.workers = 1, o.log_every = 1, o.imp.batches = 1, o.imp.iters = 2;
   o.export_deploy = tmp.file("deploy.safetensors");
   run_train_resnet(o);

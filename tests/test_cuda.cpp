@@ -10,6 +10,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "apps/common/choices.h"
 #include "apps/finetune_bert/trainer.h"
 #include "apps/train_resnet/trainer.h"
 #include "core/allocator.h"
@@ -299,12 +300,12 @@ TEST_CASE("CUDA: kernel temporaries come from the caching allocator") {
 
 TEST_CASE("CUDA: train_resnet --device cuda gives the CPU's losses for the first steps (static, dynamic, PAD)") {
   if (skip_without_cuda()) return;
-  for (const char* conv_kind : {"static", "dynamic", "pad"}) {
-    CAPTURE(conv_kind);
-    auto losses = [&](const char* device) {
+  for (ConvKind conv_kind : {ConvKind::static_conv, ConvKind::dynamic, ConvKind::pad}) {
+    CAPTURE(to_string(conv_kind));
+    auto losses = [&](DeviceType device) {
       test::TempDir tmp;
       TrainOptions o;
-      o.synthetic = true, o.dataset = "cifar10", o.batch_size = 16, o.max_train_samples = 48, o.max_eval_samples = 16, o.epochs = 1;
+      o.synthetic = true, o.dataset = DatasetKind::cifar10, o.batch_size = 16, o.max_train_samples = 48, o.max_eval_samples = 16, o.epochs = 1;
       o.run_dir = tmp.file("run"), o.overwrite = true, o.workers = 1, o.log_every = 1, o.conv = conv_kind, o.device = device;
       o.imp.batches = 1, o.imp.iters = 1;
       run_train_resnet(o);
@@ -313,7 +314,7 @@ TEST_CASE("CUDA: train_resnet --device cuda gives the CPU's losses for the first
       for (std::string line; std::getline(m, line);) out.push_back(nlohmann::json::parse(line).at("loss").get<double>());
       return out;
     };
-    const auto dev = losses("cuda"), cpu = losses("cpu");
+    const auto dev = losses(DeviceType::cuda), cpu = losses(DeviceType::cpu);
     REQUIRE(dev.size() == 3);
     REQUIRE(cpu.size() == 3);
     CHECK(dev[0] == doctest::Approx(cpu[0]).epsilon(1e-3));  // same weights and batch (PAD: IMP scored on each device)
@@ -323,9 +324,9 @@ TEST_CASE("CUDA: train_resnet --device cuda gives the CPU's losses for the first
 
 TEST_CASE("CUDA: finetune_bert --device cuda gives the CPU's losses for the first steps (dense, MoE, PAD-MoE)") {
   if (skip_without_cuda()) return;
-  for (const char* ffn : {"dense", "moe", "pad"}) {
-    CAPTURE(ffn);
-    auto losses = [&](const char* device) {
+  for (FfnKind ffn : {FfnKind::dense, FfnKind::moe, FfnKind::pad}) {
+    CAPTURE(to_string(ffn));
+    auto losses = [&](DeviceType device) {
       test::TempDir tmp;
       FinetuneOptions o;
       o.model = std::string(CHERRY_FIXTURES_DIR) + "/bert_tiny";
@@ -338,7 +339,7 @@ TEST_CASE("CUDA: finetune_bert --device cuda gives the CPU's losses for the firs
       for (std::string line; std::getline(m, line);) out.push_back(nlohmann::json::parse(line).at("loss").get<double>());
       return out;
     };
-    const auto dev = losses("cuda"), cpu = losses("cpu");
+    const auto dev = losses(DeviceType::cuda), cpu = losses(DeviceType::cpu);
     REQUIRE(dev.size() == 4);
     REQUIRE(cpu.size() == 4);
     CHECK(dev[0] == doctest::Approx(cpu[0]).epsilon(1e-4));  // same weights, batch and dropout masks (drawn on the host)

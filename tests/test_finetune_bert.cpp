@@ -59,7 +59,7 @@ TEST_CASE("finetune_bert: dense run writes Hugging Face's eval keys, summary and
 TEST_CASE("finetune_bert: STS-B is regression with Pearson/Spearman") {
   test::TempDir tmp;
   FinetuneOptions o = tiny_bert(tmp.file("stsb"));
-  o.task = "stsb";
+  o.task = GlueTask::stsb;
   run_finetune_bert(o);
   auto ev = nlohmann::json::parse(std::ifstream(o.run_dir + "/eval_results.json"));
   for (const char* k : {"eval_pearson", "eval_spearmanr", "eval_combined_score"}) CHECK_MESSAGE(ev.contains(k), k);
@@ -69,7 +69,7 @@ TEST_CASE("finetune_bert: PAD-MoE resumes bit for bit across IMP, and its audit 
   test::TempDir tmp;
   const std::string a = tmp.file("uninterrupted"), b = tmp.file("interrupted");
   FinetuneOptions o = tiny_bert(a);
-  o.ffn = "pad", o.experts = 4, o.top_k = 2, o.imp_after = 3;
+  o.ffn = FfnKind::pad, o.experts = 4, o.top_k = 2, o.imp_after = 3;
   run_finetune_bert(o);
   FinetuneOptions first = o;
   first.run_dir = b, first.max_steps = 2;  // stops before IMP
@@ -101,7 +101,7 @@ TEST_CASE("finetune_bert: a run killed after its last checkpoint resumes with lo
   test::TempDir tmp;
   const std::string a = tmp.file("uninterrupted"), b = tmp.file("killed"), saved = tmp.file("saved_checkpoints");
   FinetuneOptions o = tiny_bert(a);
-  o.ffn = "pad", o.experts = 4, o.top_k = 2, o.imp_after = 3;
+  o.ffn = FfnKind::pad, o.experts = 4, o.top_k = 2, o.imp_after = 3;
   run_finetune_bert(o);
   // The killed run: checkpoint at step 2, then logs and IMP (at step 3) up to step 5, whose checkpoint
   // is lost, and a metrics line cut short by the kill.
@@ -144,7 +144,7 @@ TEST_CASE("finetune_bert: a run killed after its last checkpoint resumes with lo
 TEST_CASE("finetune_bert: PAD-MoE --export-deploy folds to the same logits and the stored count the model reports") {
   test::TempDir tmp;
   FinetuneOptions o = tiny_bert(tmp.file("deploy"));
-  o.ffn = "pad", o.experts = 4, o.top_k = 2, o.imp_after = 3;
+  o.ffn = FfnKind::pad, o.experts = 4, o.top_k = 2, o.imp_after = 3;
   o.export_deploy = tmp.file("deployed.safetensors");
   run_finetune_bert(o);
   auto d = nlohmann::json::parse(std::ifstream(o.run_dir + "/deploy.json"));
@@ -179,12 +179,12 @@ TEST_CASE("finetune_bert: PAD-MoE --export-deploy folds to the same logits and t
 TEST_CASE("finetune_bert: IMP that cannot run, or would score untrained experts, is a clear error") {
   test::TempDir tmp;
   FinetuneOptions o = tiny_bert(tmp.file("imp"));
-  o.ffn = "pad", o.experts = 4, o.top_k = 2;
+  o.ffn = FfnKind::pad, o.experts = 4, o.top_k = 2;
   o.imp_after = 8;  // the run has 8 steps
   CHECK_THROWS_WITH_AS(run_finetune_bert(o), doctest::Contains("IMP would never run"), Error);
   o.imp_after = 0;
   CHECK_THROWS_WITH_AS(run_finetune_bert(o), doctest::Contains("every grad score is 0"), Error);
-  o.imp.scorer = "random", o.max_steps = 1;  // random needs no training first
+  o.imp.scorer = ImpScorer::random, o.max_steps = 1;  // random needs no training first
   CHECK(run_finetune_bert(o).steps == 1);
 }
 

@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 TrainOptions tiny(const std::string& dir) {
   TrainOptions o;
   o.synthetic = true;
-  o.dataset = "fashion-mnist";
+  o.dataset = DatasetKind::fashion_mnist;
   o.batch_size = 16;
   o.max_train_samples = 64;  // 4 steps per epoch
   o.max_eval_samples = 32;

@@ -2,14 +2,18 @@
 #include <cmath>
 
 #include "apps/audit/report_sections.h"
+#include "apps/common/choices.h"
 
 namespace cherry::audit {
 
 namespace {
 
-std::string scope_of(const AuditData& d) {
-  return d.config.is_object() && d.config.contains("imp_scope") && d.config["imp_scope"].is_string() ? d.config["imp_scope"].get<std::string>()
-                                                                                                     : "global";
+// The ranking scope: recorded with the iterations since imp.jsonl carries the settings, else the run's config.
+ImpScope scope_of(const AuditData& d) {
+  if (const auto& s = d.imp.back().settings) return s->scope;
+  const nlohmann::json& c = d.config;
+  const bool named = c.is_object() && c.contains("imp_scope") && c["imp_scope"].is_string();
+  return (named ? find_choice<ImpScope>(c["imp_scope"].get<std::string>()) : std::nullopt).value_or(ImpScope::global);
 }
 
 std::string histogram_figure(double lo, double hi, const std::vector<int64_t>& counts, double threshold, const std::string& threshold_label,
@@ -23,7 +27,7 @@ std::string histogram_figure(double lo, double hi, const std::vector<int64_t>& c
 
 std::optional<Section> imp_section(const AuditData& d) {
   if (d.from_checkpoint || d.imp.empty()) return std::nullopt;
-  const bool global_scope = scope_of(d) != "layer";
+  const bool global_scope = scope_of(d) != ImpScope::layer;
   std::string h = explain(
       "IMP treats the mask as real-valued and scores entry <code>j</code> by <code>S<sub>j</sub> = |Σ<sub>batches</sub> ∂L/∂M<sub>j</sub>|</code>: "
       "to first order, how much the loss would change if the entry were made static. Starting from <code>M = 1</code>, iteration "
@@ -48,7 +52,7 @@ std::optional<Section> imp_section(const AuditData& d) {
     iters.push_back("t = " + std::to_string(r.iteration));
     flips.values.push_back(double(r.total_flips()));
     int64_t entries = 0, dynamic = 0;
-    for (const ImpLayer& l : r.layers) entries += l.entries, dynamic += l.dynamic;
+    for (const ImpLayerReport& l : r.layers) entries += l.entries, dynamic += l.dynamic;
     const double miss = double(dynamic) - r.target_kappa * double(entries);
     rows.push_back({count(r.iteration), fixed(r.target_kappa, 4), fixed(r.achieved_kappa, 4), count(dynamic) + " / " + count(entries),
                     fixed(miss, 1), count(r.total_flips()), fixed(r.threshold, 9), count(r.total_zero_scores())});
@@ -86,7 +90,7 @@ std::optional<Section> imp_section(const AuditData& d) {
   const ImpRecord& last = d.imp.back();
   h += "<h3>Score distribution per layer, last iteration (t = " + count(last.iteration) + ")</h3>\n";
   std::vector<std::string> small;
-  for (const ImpLayer& l : last.layers)
+  for (const ImpLayerReport& l : last.layers)
     small.push_back(histogram_figure(last.log10_lo, last.log10_hi, l.histogram, l.threshold, "threshold", l.name + ": κ = " + fixed(l.kappa, 3),
                                      290, 190, l.zero_scores));
   h += "<p>All panels share the x range, so layers can be compared: a layer whose scores sit left of the others loses most of its "

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "apps/audit/report_sections.h"
+#include "apps/common/choices.h"
 
 namespace cherry::audit {
 
@@ -21,17 +22,17 @@ std::vector<LayerRow> final_layers(const AuditData& d) {
     for (const CheckpointLayer& l : d.checkpoint_layers)
       rows.push_back({l.name, l.kernels ? std::optional<int64_t>(l.kernels) : std::nullopt, l.entries, l.dynamic, l.kappa, l.lambda_d,
                       2 - l.lambda_d, l.temperature});
-  } else if (const DynamicRecord* f = d.final_dynamic()) {
+  } else if (const DynamicSnapshot* f = d.final_dynamic()) {
     for (const LayerStats& l : f->layers) rows.push_back({l.name, l.kernels, l.entries, l.dynamic, l.kappa, l.lambda_d, l.lambda_s, l.temperature});
   } else if (!d.imp.empty()) {  // a run stopped before its first logged step still has its mask
-    for (const ImpLayer& l : d.imp.back().layers) rows.push_back({l.name, std::nullopt, l.entries, l.dynamic, l.kappa, {}, {}, {}});
+    for (const ImpLayerReport& l : d.imp.back().layers) rows.push_back({l.name, std::nullopt, l.entries, l.dynamic, l.kappa, {}, {}, {}});
   }
   return rows;
 }
 
 std::optional<double> global_kappa(const AuditData& d, const std::vector<LayerRow>& rows) {
   if (!d.from_checkpoint)
-    if (const DynamicRecord* f = d.final_dynamic(); f && f->kappa) return f->kappa;
+    if (const DynamicSnapshot* f = d.final_dynamic(); f && f->kappa) return f->kappa;
   int64_t entries = 0, dynamic = 0;
   for (const LayerRow& r : rows) {
     if (!r.entries || !r.dynamic) return std::nullopt;
@@ -44,7 +45,7 @@ std::optional<double> global_kappa(const AuditData& d, const std::vector<LayerRo
 std::optional<double> target_kappa(const AuditData& d) {
   const auto& c = d.config;
   if (!c.is_object() || !c.contains("kappa") || !c["kappa"].is_number()) return std::nullopt;
-  if (c.contains("conv") && c["conv"] != "pad") return std::nullopt;
+  if (c.contains("conv") && c["conv"] != to_string(ConvKind::pad)) return std::nullopt;
   return c["kappa"].get<double>();
 }
 
@@ -121,23 +122,23 @@ std::optional<Section> scale_factor_section(const AuditData& d) {
 std::optional<Section> attention_section(const AuditData& d) {
   if (d.from_checkpoint || !d.has_attention()) return std::nullopt;
   std::vector<std::string> figs;
-  auto ent = per_layer_over_steps(d.dynamic, [](const LayerStats& l) { return l.attn_entropy; });
-  auto col = per_layer_over_steps(d.dynamic, [](const LayerStats& l) { return l.attn_collapsed; });
+  auto ent = per_layer_over_steps(d.dynamic, [](const LayerStats& l) { return l.attention.entropy; });
+  auto col = per_layer_over_steps(d.dynamic, [](const LayerStats& l) { return l.attention.collapsed; });
   if (!ent.empty())
     figs.push_back(figure(line_chart(ent, ChartOptions("Attention entropy H(π) / log K", "step", "normalised entropy", 560).y_range({}, 1.0))));
   if (!col.empty())
     figs.push_back(figure(line_chart(col, ChartOptions("Collapsed samples (max π > 0.99)", "step", "fraction of batch", 560).y_range(0.0, 1.0))));
-  const DynamicRecord* f = d.final_dynamic();
+  const DynamicSnapshot* f = d.final_dynamic();
   size_t k_max = 0;
   std::vector<std::string> names;
   for (const LayerStats& l : f->layers)
-    if (!l.attn_mean.empty()) k_max = std::max(k_max, l.attn_mean.size()), names.push_back(l.name);
+    if (!l.attention.mean.empty()) k_max = std::max(k_max, l.attention.mean.size()), names.push_back(l.name);
   if (k_max > 0) {
     std::vector<BarSeries> kernels(k_max);
     for (size_t k = 0; k < k_max; ++k) kernels[k].name = "kernel " + std::to_string(k + 1);
     for (const LayerStats& l : f->layers)
-      if (!l.attn_mean.empty())
-        for (size_t k = 0; k < k_max; ++k) kernels[k].values.push_back(k < l.attn_mean.size() ? l.attn_mean[k] : 0.0);
+      if (!l.attention.mean.empty())
+        for (size_t k = 0; k < k_max; ++k) kernels[k].values.push_back(k < l.attention.mean.size() ? l.attention.mean[k] : 0.0);
     figs.push_back(figure(bar_chart(names, kernels, ChartOptions("Mean attention per kernel (final, stacked)", "layer (network order)", "mean π_k over the batch", 980, 320)
                                         .y_range(0.0, 1.0),
                                     true),

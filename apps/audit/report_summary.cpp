@@ -10,11 +10,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::optional<double> number_at(const json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || !j[key].is_number()) return std::nullopt;
-  return j[key].get<double>();
-}
-
 // The configuration keys that describe the dynamic layers, present or not depending on the app.
 const char* kDynamicKeys[] = {"conv",       "kernels",  "kappa",      "imp_iters",   "imp_schedule", "imp_scope",
                               "imp_scorer", "imp_batches", "imp_after", "no_scale",   "attn_reduction", "temp_start",
@@ -29,27 +24,29 @@ std::string config_items(const json& config, const char* const* keys, size_t n) 
   return s.empty() ? "-" : s;
 }
 
-std::string parameters_table(const json& m) {
+std::string parameters_table(const std::optional<ModelSummary>& summary) {
+  if (!summary) return "";
+  const ModelSummary& m = *summary;
   std::vector<std::vector<std::string>> rows;
-  auto row = [&](const char* key, const std::string& label, const std::string& note) {
-    if (auto v = number_at(m, key)) rows.push_back({label, count(int64_t(std::llround(*v))), note});
+  auto row = [&](std::optional<int64_t> v, const std::string& label, const std::string& note) {
+    if (v) rows.push_back({label, count(*v), note});
   };
-  row("trainable_parameters", "trainable", "every learnable tensor while training: K kernels, W<sub>s</sub>, φ, attention, BN, stem, head");
-  row("stored_parameters", "stored (deployed)", "static + dynamic: what the folded model keeps (docs/PADNET.md §5)");
-  row("static_parameters", "static", "(1−κ)·N per PAD layer plus every tensor outside the PAD layers (attention, BN, stem, classifier)");
-  row("dynamic_parameters", "dynamic", "K·κ·N per PAD layer");
-  if (auto k = number_at(m, "kappa")) rows.push_back({"global κ", fixed(*k, 4), "Σ M / numel(M) over all PAD layers' mask entries"});
-  if (auto n = number_at(m, "dynamic_layers")) rows.push_back({"dynamic layers", count(int64_t(*n)), ""});
-  if (auto f = number_at(m, "flops_per_image")) rows.push_back({"FLOPs per image", fixed(*f / 1e6, 2) + " M", "one forward pass"});
-  auto t = number_at(m, "trainable_parameters"), s = number_at(m, "stored_parameters");
-  if (t && s && *t > 0) rows.push_back({"stored / trainable", percent(*s / *t, 1), ""});
+  row(m.trainable, "trainable", "every learnable tensor while training: K kernels, W<sub>s</sub>, φ, attention, BN, stem, head");
+  row(m.stored, "stored (deployed)", "static + dynamic: what the folded model keeps (docs/PADNET.md §5)");
+  row(m.static_, "static", "(1−κ)·N per PAD layer plus every tensor outside the PAD layers (attention, BN, stem, classifier)");
+  row(m.dynamic, "dynamic", "K·κ·N per PAD layer");
+  if (m.kappa) rows.push_back({"global κ", fixed(*m.kappa, 4), "Σ M / numel(M) over all PAD layers' mask entries"});
+  if (m.dynamic_layers) rows.push_back({"dynamic layers", count(*m.dynamic_layers), ""});
+  if (m.flops_per_image) rows.push_back({"FLOPs per image", fixed(double(*m.flops_per_image) / 1e6, 2) + " M", "one forward pass"});
+  if (m.trainable && m.stored && *m.trainable > 0) rows.push_back({"stored / trainable", percent(double(*m.stored) / double(*m.trainable), 1), ""});
   return rows.empty() ? "" : table({"parameters", "count", "what it counts"}, rows);
 }
 
 std::string evaluation_table(const AuditData& d) {
   std::vector<std::vector<std::string>> rows;
-  if (d.eval_results.is_object())
-    for (const auto& [key, v] : d.eval_results.items()) {
+  const json eval = d.eval_results ? json(*d.eval_results) : json();  // its keys, as eval_results.json has them
+  if (eval.is_object())
+    for (const auto& [key, v] : eval.items()) {
       std::string text = esc(json_value_text(v));
       const bool fraction = v.is_number() && (key.find("accuracy") != std::string::npos || key == "f1");
       if (fraction) text += " (" + percent(v.get<double>()) + ")";

@@ -1,9 +1,9 @@
-// What the apps record about dynamic layers, for the run directory and the audit report:
-// dynamic.jsonl (per logged step: kappa, lambda_s/lambda_d, attention entropy and collapse,
-// temperature, per layer) and imp.jsonl (per IMP iteration: kappa, flips, score histograms).
+// What the apps record about their dynamic layers, for the run directory and the audit report: the
+// statistics of dynamic.jsonl and dynamic_summary.json (per layer: kappa, lambda_s/lambda_d, and the
+// attention entropy and collapse of a DY-Conv or the routing of an MoE layer), measured on the layers
+// themselves. The records and their JSON are apps/common/run_records.h's.
 #pragma once
-#include <nlohmann/json.hpp>
-
+#include "apps/common/run_records.h"
 #include "layers/imp.h"
 
 namespace cherry {
@@ -14,11 +14,8 @@ double normalised_attention_entropy(const Tensor& pi);
 double collapsed_fraction(const Tensor& pi, double threshold = 0.99);
 inline constexpr double kCollapseThreshold = 0.99;
 
-// One object: {"kappa": global, "layers": [{name, kappa, lambda_d, lambda_s, K, entries, ...}]},
-// with the attention statistics (DY-Conv) or routing statistics (MoE: tokens per expert, dead
-// experts, router entropy, balance loss) of each layer's last forward pass.
-nlohmann::json dynamic_layer_stats(const NamedPadLayers& layers);
-// With the settings that produced it and the number of training steps done before it ran.
-nlohmann::json imp_iteration_json(const ImpIteration& it, const ImpOptions& o, int64_t step);
+// The global kappa and every layer's statistics, with the attention (DY-Conv) or routing statistics
+// (MoE: tokens per expert, dead experts, router entropy, balance loss) of its last forward pass.
+DynamicSnapshot dynamic_layer_stats(const NamedPadLayers& layers);
 
 }  // namespace cherry

@@ -12,7 +12,9 @@ namespace cherry {
 struct ImpFlags {
   double kappa = 0.3;
   int64_t iters = 5;  // T; 0 keeps the current mask
-  std::string schedule = "exp", scope = "global", scorer = "grad";
+  ImpSchedule schedule = ImpSchedule::exponential;
+  ImpScope scope = ImpScope::global;
+  ImpScorer scorer = ImpScorer::grad;
   int64_t batches = 10;
   bool no_scale = false;
 

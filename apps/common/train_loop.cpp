@@ -6,6 +6,7 @@
 
 #include "apps/common/checkpoint.h"
 #include "apps/common/progress.h"
+#include "apps/common/run_records.h"
 #include "autograd/ops.h"
 #include "core/safetensors.h"
 #include "optim/clip_grad.h"
@@ -31,6 +32,16 @@ double Evaluation::value(const std::string& key) const {
   for (const auto& [k, v] : metrics)
     if (k == key) return v;
   throw Error("eval", cat("no metric '", key, "'"));
+}
+
+LoopOptions loop_options(const RunFlags& f, std::string app) {
+  LoopOptions lo;
+  lo.app = std::move(app);
+  lo.run_dir = f.run_dir, lo.resume = f.resume, lo.init_from = f.init_from;
+  lo.overwrite = f.overwrite, lo.eval_only = f.eval_only, lo.overfit_batch = f.overfit_batch;
+  lo.epochs = f.epochs, lo.max_steps = f.max_steps, lo.log_every = f.log_every, lo.save_every = f.save_every;
+  lo.keep_last = f.keep_last, lo.grad_clip = f.grad_clip;
+  return lo;
 }
 
 std::map<std::string, Tensor> weights_from(const std::string& path) {
@@ -101,14 +112,8 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
   TrainResult result{run.path(), st.step, 0, std::max(st.best_metric, 0.0), 0};
   std::string primary;
   auto write_eval = [&](const Evaluation& e, int64_t epoch) {
-    nlohmann::json j = nlohmann::json::object();
-    for (const auto& [k, v] : e.metrics) j[o.metric_prefix + k] = v;
-    j[o.metric_prefix + "loss"] = e.loss;
-    j[o.metric_prefix + "samples"] = e.samples;
-    j["epoch"] = epoch + 1;
-    j["step"] = st.step;
-    j["best_" + e.primary] = std::max(st.best_metric, e.primary_value());
-    run.write_json("eval_results.json", j);
+    const std::pair<std::string, double> best{e.primary, std::max(st.best_metric, e.primary_value())};
+    run.write_json("eval_results.json", EvalResult{o.metric_prefix, e.metrics, e.loss, e.samples, epoch + 1, st.step, best});
     task.on_eval(run, e);
     result.final_metric = e.primary_value();
     primary = e.primary;

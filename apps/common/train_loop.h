@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "apps/common/run_dir.h"
+#include "apps/common/run_flags.h"
 #include "layers/module.h"
 #include "optim/lr_schedule.h"
 #include "optim/optimizer.h"
@@ -70,16 +71,8 @@ struct LoopOptions {
   std::string metric_prefix;      // "eval_" writes eval_results.json with Hugging Face's key names
 };
 
-// The loop settings every app's options share by name (run dir, resume, steps, logging, clipping).
-template <class AppOptions> LoopOptions loop_options(const AppOptions& o, std::string app) {
-  LoopOptions lo;
-  lo.app = std::move(app);
-  lo.run_dir = o.run_dir, lo.resume = o.resume, lo.init_from = o.init_from;
-  lo.overwrite = o.overwrite, lo.eval_only = o.eval_only, lo.overfit_batch = o.overfit_batch;
-  lo.epochs = o.epochs, lo.max_steps = o.max_steps, lo.log_every = o.log_every, lo.save_every = o.save_every;
-  lo.keep_last = o.keep_last, lo.grad_clip = o.grad_clip;
-  return lo;
-}
+// The loop settings of the flags every app shares (run dir, resume, steps, logging, clipping).
+LoopOptions loop_options(const RunFlags& f, std::string app);
 
 struct TrainResult {
   std::string run_dir;

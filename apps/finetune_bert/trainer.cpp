@@ -7,7 +7,9 @@
 
 #include "apps/common/atomic_file.h"
 #include "apps/common/build_info.h"
+#include "apps/common/choices.h"
 #include "apps/common/dynamic_audit.h"
+#include "apps/common/run_records.h"
 #include "autograd/ops.h"
 #include "core/rng.h"
 #include "core/safetensors.h"
@@ -58,7 +60,7 @@ struct TextSet {
 
 class BertTask final : public TrainTask {
  public:
-  explicit BertTask(const FinetuneOptions& o) : o_(o), task_(parse_glue_task(o.task)), info_(glue_task_info(task_)) {
+  explicit BertTask(const FinetuneOptions& o) : o_(o), task_(o.task), info_(glue_task_info(task_)) {
     load_data();
     build_model();
     train_loader_ = std::make_unique<TextLoader>(train_.enc, pad_id_, TextLoaderOptions{o.batch_size, !o.overfit_batch, o.seed});
@@ -134,10 +136,7 @@ class BertTask final : public TrainTask {
 
   void on_log(RunDir& run, int64_t step, int64_t epoch) override {
     if (moe_.empty()) return;
-    nlohmann::json d = dynamic_layer_stats(pad_layers(*model_));
-    d["step"] = step, d["epoch"] = epoch;
-    d["balance_loss"] = total_balance_loss(moe_).item<float>();
-    run.append_jsonl("dynamic.jsonl", d);
+    run.append_jsonl("dynamic.jsonl", DynamicRecord{dynamic_layer_stats(pad_layers(*model_)), step, epoch, total_balance_loss(moe_).item<float>()});
   }
 
   void on_finish(RunDir& run) override {
@@ -206,18 +205,18 @@ class BertTask final : public TrainTask {
     for (const auto& m : r.problems.mismatched)
       CHERRY_CHECK(m.starts_with("classifier."), "finetune_bert", o_.model, "/model.safetensors: ", m);
     load_report_ = r.str();
-    if (o_.ffn == "dense") {
+    if (o_.ffn == FfnKind::dense) {
       model_ = dense;
     } else {
       MoeOptions mo;
       mo.experts = o_.experts, mo.top_k = o_.top_k;
-      mo.pad.mode = o_.ffn == "pad" ? DynamicMode::pad : DynamicMode::dynamic;
+      mo.pad.mode = o_.ffn == FfnKind::pad ? DynamicMode::pad : DynamicMode::dynamic;
       mo.pad.scale = !o_.imp.no_scale;
       model_ = upcycle_to_moe(*dense, mo);
       moe_ = moe_layers(*model_);
     }
     // Built, loaded and upcycled on the CPU (same weights for a seed on every device), then moved.
-    if (o_.device == "cuda") model_->to(kCUDA);
+    if (o_.device == DeviceType::cuda) model_->to(kCUDA);
   }
 
   // The model's device (the CPU unless --device cuda; the CPU again after --export-deploy).
@@ -235,17 +234,15 @@ class BertTask final : public TrainTask {
   }
 
   std::string moe_description() const {
-    if (o_.ffn == "dense") return "dense";
-    std::string s = cat(o_.ffn, " (", o_.experts, " experts upcycled from the dense FFN, top-", o_.top_k, ", balance ", o_.balance_coef);
-    if (o_.ffn == "pad") s += cat(", ", o_.imp.describe(), ", IMP after ", imp_after_, " steps");
+    if (o_.ffn == FfnKind::dense) return to_string(o_.ffn);
+    std::string s = cat(to_string(o_.ffn), " (", o_.experts, " experts upcycled from the dense FFN, top-", o_.top_k, ", balance ", o_.balance_coef);
+    if (o_.ffn == FfnKind::pad) s += cat(", ", o_.imp.describe(), ", IMP after ", imp_after_, " steps");
     return s + ")";
   }
 
   void write_model_summary(RunDir& run) {
     const ParameterCounts c = count_parameters(*model_);
-    const nlohmann::json j = {{"trainable_parameters", c.trainable}, {"dynamic_parameters", c.dynamic}, {"static_parameters", c.static_},
-                              {"stored_parameters", c.stored()}, {"kappa", c.kappa()}, {"dynamic_layers", moe_.size()}};
-    run.write_json("model.json", j);
+    run.write_json("model.json", model_summary(c, int64_t(moe_.size())));
     std::printf("  parameters: %.2fM trainable; stored %.2fM = %.2fM static + %.2fM dynamic (kappa %.3f over %zu MoE layers)\n",
                 double(c.trainable) / 1e6, double(c.stored()) / 1e6, double(c.static_) / 1e6, double(c.dynamic) / 1e6, c.kappa(), moe_.size());
     std::fflush(stdout);
@@ -271,24 +268,24 @@ class BertTask final : public TrainTask {
     model_->zero_grad();
     model_->train();
     for (const auto& it : report) {
-      run_->append_jsonl("imp.jsonl", imp_iteration_json(it, io, step));
+      run_->append_jsonl("imp.jsonl", imp_record(it, io, step));
       std::printf("  IMP %lld/%lld at step %lld (%s, %s): target kappa %.4f, achieved %.4f\n", static_cast<long long>(it.iteration),
-                  static_cast<long long>(io.iterations), static_cast<long long>(step), o_.imp.scorer.c_str(), o_.imp.scope.c_str(),
+                  static_cast<long long>(io.iterations), static_cast<long long>(step), to_string(o_.imp.scorer).c_str(), to_string(o_.imp.scope).c_str(),
                   it.target_kappa, it.achieved_kappa);
     }
     write_model_summary(*run_);
   }
 
   // PAD-MoE partitions by IMP unless it is a no-op (no iterations, or kappa 1 keeps every entry dynamic).
-  bool imp_planned() const { return o_.ffn == "pad" && o_.imp.iters > 0 && o_.imp.kappa < 1.0; }
+  bool imp_planned() const { return o_.ffn == FfnKind::pad && o_.imp.iters > 0 && o_.imp.kappa < 1.0; }
 
   // IMP must fall inside the run, and after at least one step for the scorers that read how far the
   // experts moved from Ws (they start equal to it, docs/PADNET.md §4), else the partition is arbitrary.
   void check_imp_step(int64_t full, int64_t total) const {
     CHERRY_CHECK(imp_after_ < full, "finetune_bert", "--imp-after ", imp_after_, " is not before the run's last step (", full,
                  " steps): IMP would never run and the model would stay fully dynamic");
-    CHERRY_CHECK(imp_after_ > 0 || o_.imp.scorer == "random", "finetune_bert",
-                 "--imp-after 0: the upcycled experts equal Ws before any step, so every ", o_.imp.scorer,
+    CHERRY_CHECK(imp_after_ > 0 || o_.imp.scorer == ImpScorer::random, "finetune_bert",
+                 "--imp-after 0: the upcycled experts equal Ws before any step, so every ", to_string(o_.imp.scorer),
                  " score is 0; use --imp-after 1 or more (or --imp-scorer random)");
     if (imp_after_ >= total)
       std::printf("note: IMP comes after step %lld but this invocation stops at step %lld; the model stays fully dynamic until a "
@@ -367,12 +364,12 @@ class BertTask final : public TrainTask {
 
 TrainResult run_finetune_bert(const FinetuneOptions& o) {
   const std::string runtime = setup_runtime(o.threads);
-  CHERRY_CHECK(o.device == "cpu" || backend_available(DeviceType::cuda), "finetune_bert", "--device cuda: no usable CUDA backend (",
+  CHERRY_CHECK(o.device == DeviceType::cpu || backend_available(DeviceType::cuda), "finetune_bert", "--device cuda: no usable CUDA backend (",
                backend_info(DeviceType::cuda), "); use --device cpu");
   CHERRY_CHECK(fs::exists(o.model + "/config.json"), "finetune_bert", "no BERT model in '", o.model,
                "' (config.json missing): run `python3 scripts/fetch_bert.py` or pass --model DIR (a Hugging Face BERT folder)");
   BertTask task(o);
-  task.runtime_ = o.device == "cpu" ? runtime : cat(runtime, "; ", backend_info(DeviceType::cuda));
+  task.runtime_ = o.device == DeviceType::cpu ? runtime : cat(runtime, "; ", backend_info(DeviceType::cuda));
   auto groups = decay_groups(task.model().named_parameters(), o.weight_decay, true);
   AdamW optim(groups, AdamWOptions{o.lr});
   const int64_t steps = o.epochs * task.steps_per_epoch();

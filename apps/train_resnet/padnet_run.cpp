@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "apps/common/choices.h"
 #include "apps/common/dynamic_audit.h"
+#include "apps/common/run_records.h"
 #include "autograd/ops.h"
 #include "core/safetensors.h"
 #include "datasets/loader.h"
@@ -18,16 +20,16 @@ ConvFactory conv_factory_from(const TrainOptions& o) {
   d.pad.scale = !o.imp.no_scale;
   d.attn_reduction = o.attn_reduction;
   d.temperature = o.temp_start;
-  d.impl = o.dyconv_impl == "kmix" ? DynamicConvImpl::kmix : DynamicConvImpl::grouped;
-  return padnet_conv_factory(parse_conv_kind(o.conv), d);
+  d.impl = o.dyconv_impl;
+  return padnet_conv_factory(o.conv, d);
 }
 
 std::string conv_description(const TrainOptions& o) {
-  if (o.conv == "static") return "static";
-  std::string s = cat(o.conv, " (K=", o.kernels, ", attention C_in/", o.attn_reduction);
-  if (o.conv == "pad")
+  if (o.conv == ConvKind::static_conv) return to_string(o.conv);
+  std::string s = cat(to_string(o.conv), " (K=", o.kernels, ", attention C_in/", o.attn_reduction);
+  if (o.conv == ConvKind::pad)
     s += ", " + o.imp.describe();
-  return s + cat(", tau ", o.temp_start, " -> ", o.temp_end, " over ", o.temp_epochs, " epochs, ", o.dyconv_impl, " execution)");
+  return s + cat(", tau ", o.temp_start, " -> ", o.temp_end, " over ", o.temp_epochs, " epochs, ", to_string(o.dyconv_impl), " execution)");
 }
 
 double temperature_at(const TrainOptions& o, int64_t step, int64_t steps_per_epoch) {
@@ -59,29 +61,27 @@ void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOpt
   model.zero_grad();
   model.train();
   for (const auto& it : report) {
-    run.append_jsonl("imp.jsonl", imp_iteration_json(it, io, 0));  // before training
+    run.append_jsonl("imp.jsonl", imp_record(it, io, 0));  // before training
     int64_t flips = 0;
     for (const auto& l : it.layers) flips += l.flips;
     std::printf("  IMP %lld/%lld (%s, %s): target kappa %.4f, achieved %.4f, %lld mask flips\n", static_cast<long long>(it.iteration),
-                static_cast<long long>(io.iterations), o.imp.scorer.c_str(), o.imp.scope.c_str(), it.target_kappa, it.achieved_kappa,
+                static_cast<long long>(io.iterations), to_string(o.imp.scorer).c_str(), to_string(o.imp.scope).c_str(), it.target_kappa, it.achieved_kappa,
                 static_cast<long long>(flips));
   }
   std::fflush(stdout);
 }
 
-nlohmann::json model_summary(ResNet& model, const Shape& sample) {
-  const ParameterCounts c = count_parameters(model);
-  return {{"trainable_parameters", c.trainable}, {"dynamic_parameters", c.dynamic}, {"static_parameters", c.static_},
-          {"stored_parameters", c.stored()}, {"kappa", c.kappa()}, {"dynamic_layers", pad_layers(model).size()},
-          {"flops_per_image", forward_flops(model, sample)}};
+ModelSummary resnet_model_summary(ResNet& model, const Shape& sample) {
+  ModelSummary s = model_summary(count_parameters(model), int64_t(pad_layers(model).size()));
+  s.flops_per_image = forward_flops(model, sample);
+  return s;
 }
 
-std::string model_summary_line(const nlohmann::json& s) {
+std::string model_summary_line(const ModelSummary& s) {
   char buf[256];
   std::snprintf(buf, sizeof buf, "parameters: %.3fM trainable; stored %.3fM = %.3fM static + %.3fM dynamic (kappa %.3f over %d layers); %.2f MFLOPs/image",
-                s["trainable_parameters"].get<double>() / 1e6, s["stored_parameters"].get<double>() / 1e6,
-                s["static_parameters"].get<double>() / 1e6, s["dynamic_parameters"].get<double>() / 1e6, s["kappa"].get<double>(),
-                s["dynamic_layers"].get<int>(), s["flops_per_image"].get<double>() / 1e6);
+                double(*s.trainable) / 1e6, double(*s.stored) / 1e6, double(*s.static_) / 1e6, double(*s.dynamic) / 1e6, *s.kappa,
+                int(*s.dynamic_layers), double(*s.flops_per_image) / 1e6);
   return buf;
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/common/run_dir.h"
+#include "apps/common/run_records.h"
 #include "apps/train_resnet/options.h"
 #include "datasets/dataset.h"
 #include "models/padnet.h"
@@ -21,8 +22,8 @@ double temperature_at(const TrainOptions& o, int64_t step, int64_t steps_per_epo
 void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOptions& o, RunDir& run);
 
 // Parameter counts and FLOPs per image, as printed in the banner and written to model.json.
-nlohmann::json model_summary(ResNet& model, const Shape& sample);
-std::string model_summary_line(const nlohmann::json& summary);
+ModelSummary resnet_model_summary(ResNet& model, const Shape& sample);
+std::string model_summary_line(const ModelSummary& summary);
 
 // Folds the trained model (docs/PADNET.md §5), checks it reproduces the model's eval outputs on
 // `check_images`, and saves its state dict. Returns the report printed and written to deploy.json.

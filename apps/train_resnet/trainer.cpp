@@ -8,7 +8,9 @@
 #include <memory>
 
 #include "apps/common/build_info.h"
+#include "apps/common/choices.h"
 #include "apps/common/dynamic_audit.h"
+#include "apps/common/run_records.h"
 #include "apps/common/train_loop.h"
 #include "apps/train_resnet/padnet_run.h"
 #include "autograd/ops.h"
@@ -49,14 +51,16 @@ class Subset final : public Dataset {
 Data make_data(const TrainOptions& o) {
   Data d;
   if (o.synthetic) {
-    Shape shape = o.dataset == "fashion-mnist" ? Shape{1, 28, 28} : o.dataset == "cifar10" ? Shape{3, 32, 32} : Shape{3, o.image_size, o.image_size};
+    Shape shape = o.dataset == DatasetKind::fashion_mnist ? Shape{1, 28, 28}
+                  : o.dataset == DatasetKind::cifar10     ? Shape{3, 32, 32}
+                                                          : Shape{3, o.image_size, o.image_size};
     d.train = std::make_unique<SyntheticDataset>(SyntheticOptions{50000, shape, 10, o.seed});
     d.test = std::make_unique<SyntheticDataset>(SyntheticOptions{10000, shape, 10, o.seed + 1});
-  } else if (o.dataset == "fashion-mnist") {
+  } else if (o.dataset == DatasetKind::fashion_mnist) {
     FashionMnistOptions tr{"train", o.data, o.augment, o.augment ? o.crop_padding : 0}, te{"test", o.data, false, 0};
     d.train = std::make_unique<FashionMnist>(tr);
     d.test = std::make_unique<FashionMnist>(te);
-  } else if (o.dataset == "cifar10") {
+  } else if (o.dataset == DatasetKind::cifar10) {
     d.train = std::make_unique<ImageFolder>(cifar10("train", o.augment, o.data));
     d.test = std::make_unique<ImageFolder>(cifar10("test", false, o.data));
   } else {
@@ -74,7 +78,7 @@ Data make_data(const TrainOptions& o) {
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& o, const Module& model) {
   auto groups = decay_groups(model.named_parameters(), o.weight_decay, o.no_decay_bn_bias);
-  if (o.optimizer == "adamw") return std::make_unique<AdamW>(groups, AdamWOptions{o.lr});
+  if (o.optimizer == OptimizerKind::adamw) return std::make_unique<AdamW>(groups, AdamWOptions{o.lr});
   return std::make_unique<SGD>(groups, SgdOptions{o.lr, o.momentum, o.nesterov});
 }
 
@@ -82,9 +86,9 @@ std::unique_ptr<Optimizer> make_optimizer(const TrainOptions& o, const Module& m
 std::shared_ptr<const LrSchedule> make_schedule(const TrainOptions& o, int64_t steps_per_epoch) {
   const int64_t total = o.epochs * steps_per_epoch;
   std::shared_ptr<const LrSchedule> s;
-  if (o.schedule == "cosine") s = std::make_shared<CosineLr>(o.lr, total);
-  else if (o.schedule == "step") s = std::make_shared<StepLr>(o.lr, o.step_size * steps_per_epoch, o.gamma);
-  else if (o.schedule == "multistep") {
+  if (o.schedule == LrScheduleKind::cosine) s = std::make_shared<CosineLr>(o.lr, total);
+  else if (o.schedule == LrScheduleKind::step) s = std::make_shared<StepLr>(o.lr, o.step_size * steps_per_epoch, o.gamma);
+  else if (o.schedule == LrScheduleKind::multistep) {
     std::vector<int64_t> m;
     for (auto e : o.milestones) m.push_back(e * steps_per_epoch);
     s = std::make_shared<MultiStepLr>(o.lr, m, o.gamma);
@@ -105,7 +109,7 @@ class ResNetTask final : public TrainTask {
  public:
   ResNetTask(const TrainOptions& o, Data data)
       : o_(o),
-        device_(o.device == "cuda" ? kCUDA : kCPU),
+        device_(o.device == DeviceType::cuda ? kCUDA : kCPU),
         data_(std::move(data)),
         model_(ResNetConfig{o.model, data_.train->sample_shape()[0], data_.train->num_classes()}, conv_factory_from(o)),
         dynamic_layers_(pad_layers(model_)),
@@ -170,15 +174,15 @@ class ResNetTask final : public TrainTask {
                 count_str(data_.train->size()).c_str(), count_str(data_.test->size()).c_str(), static_cast<long long>(sample[0]),
                 static_cast<long long>(sample[1]), static_cast<long long>(sample[2]), o_.synthetic ? " [synthetic]" : "");
     std::printf("  convs: %s\n", conv_description(o_).c_str());
-    std::printf("  optimizer: %s lr %g wd %g  schedule: %s  epochs %lld x %lld steps, batch %lld\n", o_.optimizer.c_str(), o_.lr,
-                o_.weight_decay, o_.schedule.c_str(), static_cast<long long>(o_.epochs), static_cast<long long>(steps_per_epoch()),
+    std::printf("  optimizer: %s lr %g wd %g  schedule: %s  epochs %lld x %lld steps, batch %lld\n", to_string(o_.optimizer).c_str(), o_.lr,
+                o_.weight_decay, to_string(o_.schedule).c_str(), static_cast<long long>(o_.epochs), static_cast<long long>(steps_per_epoch()),
                 static_cast<long long>(o_.batch_size));
     std::printf("  runtime: %s\n  run dir: %s\n", runtime_.c_str(), run.path().c_str());
     std::fflush(stdout);
     // docs/PADNET.md §4: IMP once, before training, on the freshly initialised (or --init-from) network.
-    if (o_.conv == "pad" && !o_.eval_only && !from_checkpoint && o_.imp.iters > 0 && o_.imp.kappa < 1.0)
+    if (o_.conv == ConvKind::pad && !o_.eval_only && !from_checkpoint && o_.imp.iters > 0 && o_.imp.kappa < 1.0)
       run_imp_before_training(model_, *data_.train, o_, run);
-    const nlohmann::json summary = model_summary(model_, sample);
+    const ModelSummary summary = resnet_model_summary(model_, sample);
     run.write_json("model.json", summary);
     std::printf("  %s\n", model_summary_line(summary).c_str());
   }
@@ -189,22 +193,20 @@ class ResNetTask final : public TrainTask {
 
   void on_log(RunDir& run, int64_t step, int64_t epoch) override {
     if (dynamic_layers_.empty()) return;
-    nlohmann::json d = dynamic_layer_stats(dynamic_layers_);
-    d["step"] = step, d["epoch"] = epoch;
-    run.append_jsonl("dynamic.jsonl", d);
+    run.append_jsonl("dynamic.jsonl", DynamicRecord{dynamic_layer_stats(dynamic_layers_), step, epoch, std::nullopt});
   }
 
   void on_finish(RunDir& run) override {
     if (!dynamic_layers_.empty() && !o_.eval_only) {
-      const nlohmann::json d = dynamic_layer_stats(dynamic_layers_);
+      const DynamicSnapshot d = dynamic_layer_stats(dynamic_layers_);
       run.write_json("dynamic_summary.json", d);
       double ld_min = 1e9, ld_max = -1e9, ent = 0;
-      for (const auto& l : d["layers"]) {
-        ld_min = std::min(ld_min, l["lambda_d"].get<double>()), ld_max = std::max(ld_max, l["lambda_d"].get<double>());
-        ent += l.value("attn_entropy", 0.0) / double(d["layers"].size());
+      for (const LayerStats& l : d.layers) {
+        ld_min = std::min(ld_min, *l.lambda_d), ld_max = std::max(ld_max, *l.lambda_d);
+        ent += l.attention.entropy.value_or(0.0) / double(d.layers.size());
       }
       std::printf("dynamic layers: kappa %.4f, lambda_d in [%.4f, %.4f], mean attention entropy %.4f (1 = uniform); details in dynamic_summary.json\n",
-                  d["kappa"].get<double>(), ld_min, ld_max, ent);
+                  *d.kappa, ld_min, ld_max, ent);
     }
     if (o_.export_deploy.empty()) return;
     if (device_ != kCPU) model_.to(kCPU);  // the deployment form is built and checked on the host
@@ -234,13 +236,13 @@ class ResNetTask final : public TrainTask {
 
 TrainResult run_train_resnet(const TrainOptions& o) {
   const std::string runtime = setup_runtime(o.threads);
-  CHERRY_CHECK(o.device == "cpu" || backend_available(DeviceType::cuda), "train_resnet", "--device cuda: no usable CUDA backend (",
+  CHERRY_CHECK(o.device == DeviceType::cpu || backend_available(DeviceType::cuda), "train_resnet", "--device cuda: no usable CUDA backend (",
                backend_info(DeviceType::cuda), "); use --device cpu");
   CHERRY_CHECK(!o.eval_only || !o.init_from.empty() || !o.resume.empty(), "train_resnet",
                "--eval-only needs weights: pass --init-from PATH or --resume auto|PATH");
   manual_seed(o.seed);
   ResNetTask task(o, make_data(o));
-  task.runtime_ = o.device == "cpu" ? runtime : cat(runtime, "; ", backend_info(DeviceType::cuda));
+  task.runtime_ = o.device == DeviceType::cpu ? runtime : cat(runtime, "; ", backend_info(DeviceType::cuda));
   auto optim = make_optimizer(o, task.model());
   auto schedule = make_schedule(o, task.steps_per_epoch());
   return run_train_loop(task, *optim, *schedule, loop_options(o, "train_resnet"), o.to_json());
