@@ -6,9 +6,6 @@ include(CMakePackageConfigHelpers)
 
 set(CHERRY_INSTALL_TARGETS cherry cherry_base cherry_backends cherry_tensor cherry_layers cherry_models cherry_optim
     cherry_datasets cherry_text)
-if(CHERRY_CUDA)
-  list(APPEND CHERRY_INSTALL_TARGETS cherry_cuda)
-endif()
 set(CHERRY_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Cherry)
 
 install(TARGETS ${CHERRY_INSTALL_TARGETS} EXPORT CherryTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

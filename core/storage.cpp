@@ -1,6 +1,6 @@
 #include "core/storage.h"
 
-#include "core/allocator.h"
+#include "backends/allocator.h"
 
 namespace cherry {
 

@@ -13,7 +13,7 @@
 #include "apps/common/choices.h"
 #include "apps/finetune_bert/trainer.h"
 #include "apps/train_resnet/trainer.h"
-#include "core/allocator.h"
+#include "backends/allocator.h"
 #include "core/rng.h"
 #include "optim/adamw.h"
 #include "optim/clip_grad.h"

@@ -3,7 +3,7 @@
 #include <omp.h>
 
 #include "autograd/ops.h"
-#include "core/allocator.h"
+#include "backends/allocator.h"
 #include "core/broadcast.h"
 #include "core/rng.h"
 #include "tests/test_util.h"

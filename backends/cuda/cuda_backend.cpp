@@ -10,7 +10,7 @@
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/device_state.h"
 #include "backends/cuda/kernels.h"
-#include "core/allocator.h"
+#include "backends/allocator.h"
 #include "core/error.h"
 
 #ifndef CHERRY_CUDA_ARCHS

@@ -1,4 +1,4 @@
-#include "core/allocator.h"
+#include "backends/allocator.h"
 
 #include <algorithm>
 #include <cstdlib>
