@@ -61,7 +61,12 @@ Tensor to_channel_blocks(const Tensor& x) {
 Tensor from_channel_blocks(const Tensor& x) {
   if (!x.is_channel_blocks()) return x;
   Tensor y = empty(x.shape(), x.dtype(), x.device());
-  if (y.numel()) be(x).copy(block_order_arg(x), block_order_arg(y));
+  if (y.numel()) {  // in y's order, (N, C/16, 16, H, W), so the writes are sequential
+    const int64_t N = x.size(0), C1 = x.size(1) / kChannelBlock, H = x.size(2), W = x.size(3);
+    const Shape order{N, C1, kChannelBlock, H, W};
+    const Arg src{x.raw_data(), x.dtype(), order, {C1 * H * W * kChannelBlock, H * W * kChannelBlock, 1, W * kChannelBlock, kChannelBlock}};
+    be(x).copy(src, Arg{y.raw_data(), y.dtype(), order, contiguous_strides(order)});
+  }
   if (needs_grad({x})) record("from_channel_blocks", {y}, {x}, [](const Grads& g, const Needs&) -> Grads { return {to_channel_blocks(g[0])}; });
   return y;
 }
@@ -83,13 +88,15 @@ Tensor channel_means(const Tensor& x) {
   }
   if (needs_grad({x}))
     record("channel_means", {y}, {x}, [shape = x.shape()](const Grads& g, const Needs&) -> Grads {
-      const Tensor gy = g[0].contiguous(), scale = scalar_like(1.0 / double(shape[2] * shape[3]), gy);
+      // Each row's gradient is the outer product (H*W, 1) / (H*W) @ gy_row (1, 16).
+      const Tensor gy = g[0].contiguous();
+      const int64_t S = shape[2] * shape[3], rows = shape[0] * shape[1] / kChannelBlock;
+      const Tensor ones = full({S, 1}, 1.0 / double(S), gy.dtype(), gy.device());
       Tensor gx = empty_channel_blocks(shape, gy.dtype(), gy.device());
-      const int64_t N = shape[0], C1 = shape[1] / kChannelBlock;
-      const Shape phys{N, C1, shape[2], shape[3], kChannelBlock};
-      const Arg spread{gy.raw_data(), gy.dtype(), phys, {shape[1], kChannelBlock, 0, 0, 1}};
-      const Arg s{scale.raw_data(), gy.dtype(), phys, {0, 0, 0, 0, 0}};
-      if (gx.numel()) be(gy).binary(BinaryOp::mul, spread, s, block_order_arg(gx));
+      const Arg a{ones.raw_data(), gy.dtype(), {rows, S, 1}, {0, 1, 1}};
+      const Arg b{gy.raw_data(), gy.dtype(), {rows, 1, kChannelBlock}, {kChannelBlock, kChannelBlock, 1}};
+      const Arg c{gx.raw_data(), gy.dtype(), {rows, S, kChannelBlock}, {S * kChannelBlock, kChannelBlock, 1}};
+      if (gx.numel()) be(gy).matmul(a, b, c, 1.0, 0.0);
       return {gx};
     });
   return y;

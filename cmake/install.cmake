@@ -4,8 +4,7 @@
 # stay private.
 include(CMakePackageConfigHelpers)
 
-set(CHERRY_INSTALL_TARGETS cherry cherry_base cherry_backends cherry_tensor cherry_layers cherry_models cherry_optim
-    cherry_datasets cherry_text)
+set(CHERRY_INSTALL_TARGETS cherry cherry_backends cherry_tensor cherry_layers cherry_models cherry_optim cherry_datasets)
 set(CHERRY_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Cherry)
 
 install(TARGETS ${CHERRY_INSTALL_TARGETS} EXPORT CherryTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -16,15 +16,18 @@ struct SourceLocation {
   static constexpr SourceLocation current(const char* file = __builtin_FILE(), int line = __builtin_LINE()) { return {file, line}; }
 };
 
+// Header-only, so the backends (below core) throw it without linking core.
 class Error : public std::runtime_error {
  public:
-  Error(std::string op, std::string msg, SourceLocation loc = SourceLocation::current());
+  Error(std::string op, std::string msg, SourceLocation loc = SourceLocation::current())
+      : std::runtime_error(format(op, msg, loc)), op_(std::move(op)), msg_(std::move(msg)), file_(loc.file), line_(loc.line) {}
   const std::string& op() const { return op_; }
   const std::string& message() const { return msg_; }
   const char* file() const { return file_; }
   int line() const { return line_; }
 
  private:
+  static std::string format(const std::string& op, const std::string& msg, const SourceLocation& loc);
   std::string op_, msg_;
   const char* file_;
   int line_;
@@ -37,7 +40,19 @@ template <class... Args> std::string cat(const Args&... args) {
   return os.str();
 }
 
-std::string shape_str(const std::vector<int64_t>& shape);
+inline std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// "op: message [file:line]", the file relative to the source tree.
+inline std::string Error::format(const std::string& op, const std::string& msg, const SourceLocation& loc) {
+  std::string file = loc.file;
+  if (auto p = file.rfind("/core/"); p != std::string::npos) file = file.substr(p + 1);
+  else if (auto q = file.find_last_of('/'); q != std::string::npos) file = file.substr(q + 1);
+  return cat(op, ": ", msg, " [", file, ":", loc.line, "]");
+}
 
 }  // namespace cherry
 
