@@ -13,7 +13,7 @@ using namespace cherry;
 class SmallConvNet : public Layer {
  public:
   SmallConvNet() {
-    for (auto [i, in, out] : {std::tuple{1, 1, 16}, std::tuple{2, 16, 32}}) {
+    for (auto [in, out] : {std::pair{1, 16}, std::pair{16, 32}}) {
       block_->push_back(std::make_shared<Conv2d>(Conv2dOptions{.in_channels = in, .out_channels = out, .padding = 1}));
       block_->push_back(std::make_shared<BatchNorm2d>(out));
       block_->push_back(std::make_shared<ReLU>());

@@ -89,6 +89,8 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
   auto leaf = leaf_.lock();
   if (!leaf || !grads[0].defined()) return {};
   Tensor g = run_hooks(leaf->hooks, grads[0]);
+  // A leaf's gradient has the leaf's format (an elementwise backward may pass on one in channel blocks).
+  if (g.is_channel_blocks() && leaf->format != MemoryFormat::channel_blocks) g = dense_copy(g, g.dtype(), g.device());
   CHERRY_CHECK(g.shape() == leaf->shape, "backward", "gradient ", g.describe(), " does not match leaf shape ", shape_str(leaf->shape));
   if (!leaf->grad) {
     leaf->grad = g.clone().impl_ptr();  // own it: g may alias another tensor's gradient

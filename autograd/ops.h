@@ -43,7 +43,7 @@ Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b);
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
-Tensor isfinite(const Tensor& x);  // bool: neither inf nor NaN (integers: all true)
+Tensor isfinite(const Tensor& x);  // bool: neither inf nor NaN (integers and bool: all true)
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
@@ -82,8 +82,9 @@ Tensor grouped_linear(const Tensor& x, const std::vector<int64_t>& group_sizes, 
 // Channel blocks (MemoryFormat::channel_blocks, backends/arg.h): an (N, C, H, W) tensor stored as
 // oneDNN's nChw16c, the layout its CPU convolutions compute in. The shape stays (N, C, H, W); only
 // the memory order differs. conv2d, mixed_conv2d and batch_norm keep their input's format (where
-// has_channel_blocks: CPU f32; elsewhere they convert around a strided call), elementwise ops and
-// channel_means work on it directly, and every other op (views, reductions, ...) reads a strided
+// has_channel_blocks: CPU f32; elsewhere they convert around a strided call); elementwise ops,
+// reductions, channel_means, clone, to(dtype) and a view that moves whole blocks between batch and
+// channels work on it directly; every other op (other views, matmul, indexing, ...) reads a strided
 // copy (contiguous()), so any op or layer can take such a tensor.
 bool has_channel_blocks(const Tensor& x);
 Tensor to_channel_blocks(const Tensor& x);    // (N, C, H, W) with C % 16 == 0; a no-op when already

@@ -42,7 +42,7 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
                " and index ", index.describe(), " do not fit ", x.describe());
   for (int64_t d = 0; d < x.dim(); ++d)
     CHERRY_CHECK(d == dim || src.size(d) == x.size(d), "index_add", "src ", src.describe(), " must match ", x.describe(), " off dim ", dim);
-  Tensor out = x.detach().clone(), idx = index.contiguous();
+  Tensor out = dense_copy(x, x.dtype(), x.device()), idx = index.contiguous();
   if (src.numel()) be(x).index_add(out.arg(), dim, idx.arg(), src.contiguous().arg());
   if (needs_grad({x, src}))
     record("index_add", {out}, {x, src}, [dim, si = save(idx)](const Grads& g, const Needs& n) -> Grads {
@@ -71,7 +71,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
   dim = x.normalize_dim(dim);
   check_gather_shape(x, dim, index, "scatter_add");
   CHERRY_CHECK(src.shape() == index.shape(), "scatter_add", "src ", src.describe(), " must have the shape of index ", index.describe());
-  Tensor out = x.detach().clone(), idx = index.contiguous();
+  Tensor out = dense_copy(x, x.dtype(), x.device()), idx = index.contiguous();
   if (src.numel()) be(x).scatter_add(out.arg(), dim, idx.arg(), src.contiguous().arg());
   if (needs_grad({x, src}))
     record("scatter_add", {out}, {x, src}, [dim, si = save(idx)](const Grads& g, const Needs& n) -> Grads {

@@ -60,13 +60,7 @@ Tensor to_channel_blocks(const Tensor& x) {
 
 Tensor from_channel_blocks(const Tensor& x) {
   if (!x.is_channel_blocks()) return x;
-  Tensor y = empty(x.shape(), x.dtype(), x.device());
-  if (y.numel()) {  // in y's order, (N, C/16, 16, H, W), so the writes are sequential
-    const int64_t N = x.size(0), C1 = x.size(1) / kChannelBlock, H = x.size(2), W = x.size(3);
-    const Shape order{N, C1, kChannelBlock, H, W};
-    const Arg src{x.raw_data(), x.dtype(), order, {C1 * H * W * kChannelBlock, H * W * kChannelBlock, 1, W * kChannelBlock, kChannelBlock}};
-    be(x).copy(src, Arg{y.raw_data(), y.dtype(), order, contiguous_strides(order)});
-  }
+  Tensor y = dense_copy(x, x.dtype(), x.device());
   if (needs_grad({x})) record("from_channel_blocks", {y}, {x}, [](const Grads& g, const Needs&) -> Grads { return {to_channel_blocks(g[0])}; });
   return y;
 }

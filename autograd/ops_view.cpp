@@ -81,7 +81,7 @@ Tensor Tensor::view(const Shape& new_shape) const {
   if (is_channel_blocks()) {
     const Shape s = infer_shape(new_shape, numel(), "view");
     if (!blocks_view_ok(*this, s)) return contiguous().view(s);
-    Tensor v = make_view(*this, s, {}, 0);
+    Tensor v = make_view(*this, s, {}, offset());
     v.impl().format = MemoryFormat::channel_blocks;
     return record_view("view", *this, v, [](const Tensor& g, const Shape& in) { return g.reshape(in); });
   }

@@ -29,7 +29,14 @@ enum class ReduceOp {
 const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 const char* op_name(ReduceOp op);
-inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::eq; }
+constexpr bool is_comparison(BinaryOp op) {
+  switch (op) {
+#define CHERRY_COMPARE_OP(name) \
+  case BinaryOp::name: return true;
+#include "backends/ops.def"
+    default: return false;
+  }
+}
 
 struct Conv2dParams {
   int64_t stride[2] = {1, 1}, padding[2] = {0, 0}, dilation[2] = {1, 1};
@@ -60,7 +67,7 @@ class Backend {
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
 
-  // Memory (raw; core's CachingAllocator sits on top).
+  // Memory (raw; the CachingAllocator, backends/allocator.h, sits on top).
   virtual void* raw_allocate(size_t nbytes) = 0;
   virtual void raw_deallocate(void* p, size_t nbytes) = 0;
   virtual void copy_from_host(void* dst, const void* src, size_t nbytes) = 0;
@@ -71,14 +78,14 @@ class Backend {
 #define CHERRY_KERNEL(name, params, args) virtual void name params = 0;
 #include "backends/ops.def"
 
-  // Channel blocks: where has_channel_blocks(dtype), x, y and their gradients may also come as
-  // (N, C/16, H, W, 16) (autograd/ops.h) for conv2d and the mixed_conv2d custom kernel, and batch
-  // norm's x as (N, C/16, H*W, 16); elsewhere the ops layer converts around a plain call.
+  // Channel blocks (MemoryFormat, backends/arg.h): where has_channel_blocks(dtype), the activations of
+  // conv2d, the mixed_conv2d custom kernel and batch norm may come in them (Arg::format); elsewhere
+  // the ops layer converts around a strided call.
   virtual bool has_channel_blocks(DType) const { return false; }
 
   // The extension point for model-specific fused kernels (backends/custom_kernel.h): the kernel this
   // backend registers under `name` for dtype, or nullptr, and the op runs its composed default.
-  virtual CustomKernel* custom_kernel(std::string_view name, DType dtype) { return nullptr; }
+  virtual CustomKernel* custom_kernel(std::string_view /*name*/, DType /*dtype*/) { return nullptr; }
 };
 
 // Every Backend kernel's name, in op-table order (the test harness checks each one is exercised).

@@ -168,6 +168,13 @@ template <BinaryOp Op, class T> CHERRY_SCALAR bool compare(T a, T b) {
   }
 }
 
+// Neither inf nor NaN: v - v is 0 for every finite v and NaN otherwise (unlike std::isfinite it
+// vectorises on the CPU); integers and bool are always finite.
+template <class T> CHERRY_SCALAR bool is_finite(T v) {
+  if constexpr (std::is_integral_v<T>) return true;
+  else return v - v == T(0);
+}
+
 // Which ops mean something on integers (the CUDA backend refuses the rest for i64).
 constexpr bool integer_ok(UnaryOp op) {
   return op == UnaryOp::neg || op == UnaryOp::abs || op == UnaryOp::relu || op == UnaryOp::sign || op == UnaryOp::square;

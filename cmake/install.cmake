@@ -4,7 +4,7 @@
 # stay private.
 include(CMakePackageConfigHelpers)
 
-set(CHERRY_INSTALL_TARGETS cherry cherry_backends cherry_tensor cherry_layers cherry_models cherry_optim cherry_datasets)
+set(CHERRY_INSTALL_TARGETS cherry cherry_backends cherry_core cherry_autograd cherry_layers cherry_models cherry_optim cherry_datasets)
 set(CHERRY_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Cherry)
 
 install(TARGETS ${CHERRY_INSTALL_TARGETS} EXPORT CherryTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -17,16 +17,19 @@ uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 // Draws on the host in float64 and rounds once to dtype, so a generator state gives the same
 // values on every device and in every dtype. f32 (the common case) is filled in place.
+// t as dtype on device: t itself when it already is.
+Tensor placed(const Tensor& t, DType dtype, Device device) { return t.dtype() == dtype && t.device() == device ? t : dense_copy(t, dtype, device); }
+
 template <class F> Tensor generate(const Shape& shape, DType dtype, Device device, F&& next) {
   if (dtype == DType::f32) {
     Tensor t = empty(shape, DType::f32, kCPU);
     float* p = t.data_ptr<float>();
     for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = float(next());
-    return t.to(device);
+    return placed(t, DType::f32, device);
   }
   std::vector<double> v(size_t(numel_of(shape)));
   for (auto& x : v) x = next();
-  return from_vector<double>(v, shape, kCPU).to(dtype).to(device);
+  return placed(from_vector<double>(v, shape, kCPU), dtype, device);
 }
 }  // namespace
 
@@ -104,7 +107,7 @@ Tensor bernoulli_scaled(const Shape& shape, double p, double value, DType dtype,
     return t;
   };
   Tensor t = dtype == DType::f32 ? fill.operator()<float>(DType::f32) : fill.operator()<double>(DType::f64);
-  return t.to(dtype).to(device);
+  return placed(t, dtype, device);
 }
 
 Tensor randint(const Shape& shape, int64_t lo, int64_t hi, Device device, Generator& g) {

@@ -425,7 +425,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     CHERRY_CHECK(!name.empty() && name != "__metadata__", kWriteOp, path, ": invalid tensor name '", name, "'");
     CHERRY_CHECK(seen.insert(name).second, kWriteOp, path, ": duplicate tensor name ", quote_name(name));
     CHERRY_CHECK(t.defined(), kWriteOp, path, ": tensor ", quote_name(name), " is undefined");
-    Tensor c = t.detach().to(kCPU).contiguous();
+    const Tensor c = t.device().is_cpu() && t.is_contiguous() ? t : dense_copy(t, t.dtype(), kCPU);
     const size_t nbytes = size_t(c.numel()) * dtype_size(c.dtype());
     header[name] = {{"dtype", safetensors_dtype_name(c.dtype())},
                     {"shape", c.shape()},

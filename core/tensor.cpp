@@ -68,12 +68,41 @@ template <class T> T* Tensor::data_ptr() const {
 Arg Tensor::arg() const { return Arg{raw_data(), dtype(), shape(), strides()}; }
 Arg Tensor::format_arg() const { return Arg{raw_data(), dtype(), shape(), impl().strides, impl().format}; }
 
+// An Arg over t's elements whatever its format, in the order of its strides or of its blocks, with
+// the matching Arg of a dense destination of t's shape.
+static std::pair<Arg, Arg> copy_args(const Tensor& t, void* dst_data, DType dst_dtype) {
+  if (t.is_channel_blocks()) {
+    const Shape& s = t.shape();
+    const int64_t N = s[0], C1 = s[1] / kChannelBlock, H = s[2], W = s[3];
+    const Shape order{N, C1, kChannelBlock, H, W};  // the destination's order: sequential writes
+    return {Arg{t.raw_data(), t.dtype(), order, {C1 * H * W * kChannelBlock, H * W * kChannelBlock, 1, W * kChannelBlock, kChannelBlock}},
+            Arg{dst_data, dst_dtype, order, contiguous_strides(order)}};
+  }
+  return {t.arg(), Arg{dst_data, dst_dtype, t.shape(), contiguous_strides(t.shape())}};
+}
+
+Tensor dense_copy(const Tensor& t, DType dtype, Device device) {
+  Tensor c = empty(t.shape(), dtype, t.device());
+  if (t.numel()) {
+    auto [src, dst] = copy_args(t, c.raw_data(), dtype);
+    backend_for(t.device().type).copy(src, dst);
+  }
+  if (device == t.device()) return c;
+  Tensor out = empty(t.shape(), dtype, device);
+  const size_t nbytes = size_t(t.numel()) * dtype_size(dtype);
+  if (nbytes == 0) return out;
+  if (device.is_cpu()) backend_for(t.device().type).copy_to_host(out.raw_data(), c.raw_data(), nbytes);
+  else backend_for(device.type).copy_from_host(out.raw_data(), c.raw_data(), nbytes);
+  return out;
+}
+
 template <class T> std::vector<T> Tensor::to_vector() const {
   CHERRY_CHECK(dtype() == dtype_of<T>(), "to_vector", "tensor is ", dtype_name(dtype()), ", asked for ", dtype_name(dtype_of<T>()));
-  Tensor host = (device().is_cpu() ? *this : to(kCPU)).contiguous();
   std::vector<T> out(static_cast<size_t>(numel()));
-  Arg dst{out.data(), dtype(), shape(), contiguous_strides(shape())};
-  backend_for(DeviceType::cpu).copy(host.arg(), dst);
+  if (!numel()) return out;
+  const Tensor host = device().is_cpu() ? *this : dense_copy(*this, dtype(), kCPU);
+  auto [src, dst] = copy_args(host, out.data(), dtype());
+  backend_for(DeviceType::cpu).copy(src, dst);
   return out;
 }
 
@@ -99,7 +128,7 @@ std::string Tensor::describe() const {
 
 std::string Tensor::str(int64_t max_per_dim) const {
   if (!defined()) return "Tensor(undefined)";
-  Tensor t = to(DType::f64);
+  Tensor t = dense_copy(*this, DType::f64, kCPU);
   std::vector<double> v = t.to_vector<double>();
   std::ostringstream os;
   os << std::setprecision(5);
@@ -177,7 +206,7 @@ Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device
 Tensor arange(int64_t n, DType dtype, Device device) {
   std::vector<double> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) v[size_t(i)] = double(i);
-  return from_vector<double>(v, {n}, device).to(dtype);
+  return dense_copy(from_vector<double>(v, {n}, device), dtype, device);
 }
 
 template <class T> Tensor from_vector(const std::vector<T>& values, const Shape& shape, Device device) {
@@ -256,7 +285,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   CHERRY_CHECK(is_contiguous() || is_channel_blocks(), "add_", "in-place add needs a contiguous destination, got ", describe());
   Backend& be = backend_for(device().type);
   const bool blocks = is_channel_blocks();
-  const Tensor o_src = !blocks && other.is_channel_blocks() ? other.contiguous() : other;
+  const Tensor o_src = !blocks && other.is_channel_blocks() ? dense_copy(other, other.dtype(), other.device()) : other;
   const Arg me = blocks ? block_order_arg(*this) : arg(), o = blocks ? block_order_arg(o_src, shape()) : broadcast_arg(o_src, shape(), "add_");
   if (alpha == 1.0) {
     be.binary(BinaryOp::add, me, o, me);

@@ -130,6 +130,9 @@ Tensor arange(int64_t n, DType dtype = DType::i64, Device device = kCPU);
 template <class T> Tensor from_vector(const std::vector<T>& values, const Shape& shape, Device device = kCPU);
 Tensor zeros_like(const Tensor& t);
 Tensor empty_like(const Tensor& t);  // same shape, dtype and device; strided
+// A dense, strided copy of t's values in dtype on device, outside autograd (core's own copies; the
+// recorded ones are Tensor::to and contiguous).
+Tensor dense_copy(const Tensor& t, DType dtype, Device device);
 // An (N, C, H, W) tensor in channel blocks (C % 16 == 0), uninitialised.
 Tensor empty_channel_blocks(const Shape& shape, DType dtype = DType::f32, Device device = kCPU);
 // The 5-D strided Arg (N, C/16, H, W, 16) that addresses t's elements, broadcast to shape (N, C, H,

@@ -107,9 +107,8 @@ void binary(BinaryOp op, const Arg& a, const Arg& b, const Arg& out) {
   });
 }
 
-// v - v is 0 for every finite v and NaN for inf and NaN; unlike std::isfinite it vectorises.
 void isfinite(const Arg& x, const Arg& out) {
-  dispatch_arith(x.dtype, "isfinite", [&]<class T>() { map1<bool, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return v - v == T(0); }); });
+  dispatch_all(x.dtype, [&]<class T>() { map1<bool, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return math::is_finite(v); }); });
 }
 
 void where(const Arg& cond, const Arg& a, const Arg& b, const Arg& out) {

@@ -113,12 +113,7 @@ template <class T>
 struct IsFiniteFn {
   bool* out;
   const T* x;
-  __device__ void operator()(const int64_t (&off)[2]) const {
-    if constexpr (std::is_integral_v<T>)
-      out[off[0]] = true;
-    else
-      out[off[0]] = ::isfinite(x[off[1]]);
-  }
+  __device__ void operator()(const int64_t (&off)[2]) const { out[off[0]] = math::is_finite(x[off[1]]); }
 };
 
 template <class T, class C>
@@ -137,7 +132,6 @@ struct ScaleFn {
   __device__ void operator()(const int64_t (&off)[1]) const { x[off[0]] *= s; }
 };
 
-// Runtime op -> compile-time op: f.template operator()<Op>() for the op's enum value.
 void check_dtype(const char* op, const Arg& x, DType expected, const char* what) {
   CHERRY_CHECK(x.dtype == expected, op, what, " must be ", dtype_name(expected), ", got ", dtype_name(x.dtype));
 }
@@ -211,7 +205,7 @@ void where(const Arg& cond, const Arg& a, const Arg& b, const Arg& out) {
 void isfinite(const Arg& x, const Arg& out) {
   check_dtype("isfinite", out, DType::boolean, "out");
   const auto s = make_strided<2>("isfinite", out.shape, {&out.strides, &x.strides});
-  dispatch_arith(x.dtype, "isfinite", [&]<class T>() { launch(s, IsFiniteFn<T>{out.ptr<bool>(), x.ptr<T>()}); });
+  dispatch_all(x.dtype, [&]<class T>() { launch(s, IsFiniteFn<T>{out.ptr<bool>(), x.ptr<T>()}); });
 }
 
 void scale(const Arg& x, double factor) {

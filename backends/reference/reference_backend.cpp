@@ -94,8 +94,8 @@ class ReferenceBackend final : public Backend {
   }
 
   void isfinite(const Arg& x, const Arg& out) override {
-    dispatch_arith(x.dtype, "isfinite", [&]<class T>() {
-      for (int64_t i = 0; i < out.numel(); ++i) at<bool>(out, i) = std::isfinite(double(at<T>(x, i)));
+    dispatch_all(x.dtype, [&]<class T>() {
+      for (int64_t i = 0; i < out.numel(); ++i) at<bool>(out, i) = math::is_finite(at<T>(x, i));
     });
   }
 
