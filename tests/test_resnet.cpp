@@ -110,6 +110,19 @@ TEST_CASE("channel blocks hold channel c at [n, c/16, h, w, c%16], under the log
   CHECK(conv2d(b, randn({24, 32, 3, 3})).memory_format() == MemoryFormat::strided);  // 24 channels cannot be blocks
 }
 
+TEST_CASE("channel blocks: a strided leaf gets a strided gradient, and indexing ops take channel blocks") {
+  Tensor p = randn({1, 16, 2, 2}).set_requires_grad(true);
+  const Tensor x = randn({1, 16, 2, 2}), b = to_channel_blocks(x);
+  sum((b + p) * 2.0).backward();  // add's backward passes the blocked gradient through unchanged
+  REQUIRE(p.grad().memory_format() == MemoryFormat::strided);
+  CHECK(p.grad().to_vector<float>() == std::vector<float>(64, 2.0f));
+  CHECK_NOTHROW(p.grad().arg());  // what the optimizers read
+  const Tensor idx = from_vector<int64_t>({3, 3, 0}, {3}), src = randn({1, 3, 2, 2});
+  CHECK(index_add(b, 1, idx, src).to_vector<float>() == index_add(x, 1, idx, src).to_vector<float>());
+  const Tensor gidx = from_vector<int64_t>(std::vector<int64_t>(64, 1), {1, 16, 2, 2});
+  CHECK(scatter_add(b, 1, gidx, x).to_vector<float>() == scatter_add(x, 1, gidx, x).to_vector<float>());
+}
+
 // Training and evaluation steps of ResNet-20 (static, DY-Conv grouped and kmix, PAD) with the
 // stages in channel blocks (the CPU default) and in NCHW: the same logits, gradients and running
 // statistics up to float32 rounding.
