@@ -2,8 +2,8 @@
 """Training throughput of two builds of an app (e.g. before and after a refactor), same machine, same
 run, rounds alternated (ABBA...) so drift in the machine's load hits both alike. train_resnet:
 ResNet-20 on synthetic CIFAR shapes, batch 128, SGD, the last logged step's samples/s. finetune_bert:
-all-MiniLM-L6-v2 on synthetic RTE-shaped batches (32 x 128), AdamW, the median of the logged steps
-after two of warm-up. Prints the median and every run per binary.
+all-MiniLM-L6-v2 on synthetic RTE-shaped batches (32 x 128), AdamW, the median of the timed
+steps. Prints the median and every run per binary.
 
 Usage: python3 bench/compare_builds.py OLD_BINARY NEW_BINARY [--conv static|dynamic|pad] [--rounds 6]
                                         [--steps 30] [--threads 2]
@@ -29,8 +29,11 @@ def throughput(binary, args):
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
-        rows = [json.loads(line) for line in open(d + "/run/metrics.jsonl")]
-        return statistics.median(r["samples_per_s"] for r in rows[2:]) if args.ffn else rows[-1]["samples_per_s"]
+        rates = [json.loads(line)["samples_per_s"] for line in open(d + "/run/metrics.jsonl")]
+        timed = [r for r in rates[2:] if r > 0]  # the first steps are warm-up (logged as 0)
+        if not timed:
+            raise SystemExit(f"{binary}: no timed step in {args.steps}; raise --steps")
+        return statistics.median(timed) if args.ffn else rates[-1]
 
 
 def main():
