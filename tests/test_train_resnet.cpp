@@ -1,5 +1,6 @@
 // train_resnet end to end on tiny synthetic runs: the run directory's files, resume that equals
 // the uninterrupted run bit for bit, refusal to overwrite, eval-only and init-from.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -149,6 +150,18 @@ TEST_CASE("train_resnet refuses to reuse a run directory without --overwrite, an
   TrainOptions no_weights = tiny(eval_dir);
   no_weights.eval_only = true;
   CHECK_THROWS_AS(run_train_resnet(no_weights), Error);
+
+  // Weights with a NaN are refused by --init-from, for evaluation and for training.
+  auto weights = last_checkpoint(dir);
+  Tensor w = weights.at("fc.weight").clone();
+  w.data_ptr<float>()[3] = std::nanf("");
+  weights["fc.weight"] = w;
+  const std::string bad = tmp.file("nan.safetensors");
+  save_safetensors(bad, weights);
+  ev.init_from = bad;
+  CHECK_THROWS_WITH_AS(run_train_resnet(ev), doctest::Contains("fc.weight"), Error);
+  ev.eval_only = false;
+  CHECK_THROWS_WITH_AS(run_train_resnet(ev), doctest::Contains("1 non-finite value"), Error);
 }
 
 }  // namespace cherry

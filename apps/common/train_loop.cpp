@@ -52,6 +52,15 @@ std::map<std::string, Tensor> weights_from(const std::string& path) {
   return w;
 }
 
+void check_finite_weights(const std::map<std::string, Tensor>& weights, const std::string& path) {
+  for (const auto& [name, t] : weights) {
+    if (!is_floating(t.dtype())) continue;
+    const int64_t finite = sum(isfinite(t).to(DType::i64)).item<int64_t>();
+    CHERRY_CHECK(finite == t.numel(), "weights", path, ": tensor ", name, " ", t.describe(), " holds ", t.numel() - finite,
+                 " non-finite value(s) (NaN or inf); refusing to evaluate or train from it");
+  }
+}
+
 TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& schedule, const LoopOptions& o,
                            const nlohmann::json& config) {
   Module& model = task.model();
@@ -80,6 +89,7 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
     else c = load_checkpoint(o.resume);
     for (const auto& s : skipped) std::printf("warning: skipped unreadable checkpoint %s\n", s.c_str());
     if (c) {
+      if (o.eval_only) check_finite_weights(c->model, c->path);
       model.load_state_dict(c->model);
       optim.load_state_tensors(c->optim);
       st = c->state;
@@ -99,7 +109,9 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
                   static_cast<long long>(at));
   }
   if (!o.init_from.empty()) {
-    LoadReport r = model.load_state_dict(weights_from(o.init_from), false);
+    const auto weights = weights_from(o.init_from);
+    check_finite_weights(weights, o.init_from);
+    LoadReport r = model.load_state_dict(weights, false);
     CHERRY_CHECK(r.mismatched.empty() && r.missing.empty(), o.app, "--init-from ", o.init_from, " does not fit the model:\n", r.str());
     std::printf("initialised weights from %s%s\n", o.init_from.c_str(),
                 r.unexpected.empty() ? "" : cat(" (ignored ", r.unexpected.size(), " unexpected keys)").c_str());

@@ -85,5 +85,8 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
 
 // Model weights of a checkpoint or state-dict file, without the optimizer's "optim." tensors.
 std::map<std::string, Tensor> weights_from(const std::string& path);
+// Refuses weights with a NaN or inf entry, naming the file, the tensor and the count (what
+// --init-from and --eval-only load: a crashed run's weights would evaluate to a plausible loss).
+void check_finite_weights(const std::map<std::string, Tensor>& weights, const std::string& path);
 
 }  // namespace cherry
