@@ -21,9 +21,9 @@ class Elementwise {
     return blocks_ ? block_order_arg(src, shape_) : broadcast_arg(src, shape_, op_);
   }
   Tensor out(DType dtype, Device device) const {
-    return blocks_ ? empty_channel_blocks(shape_, dtype, device) : empty(shape_, dtype, device);
+    return empty(shape_, dtype, device, blocks_ ? MemoryFormat::channel_blocks : MemoryFormat::strided);
   }
-  Arg out_arg(const Tensor& out) const { return blocks_ ? block_order_arg(out) : out.arg(); }
+  Arg out_arg(const Tensor& out) const { return elementwise_arg(out); }
 
  private:
   const Tensor& strided_copy(const Tensor& t) {

@@ -27,13 +27,11 @@ Shape conv_output_shape(const Tensor& x, const Shape& ws, const Conv2dParams& p,
 
 // A conv's output stays in channel blocks when its input is in them and its channels allow it.
 Tensor conv_output(const Tensor& x, const Shape& ys) {
-  if (x.is_channel_blocks() && ys[1] % kChannelBlock == 0) return empty_channel_blocks(ys, x.dtype(), x.device());
-  return empty(ys, x.dtype(), x.device());
+  const bool blocks = x.is_channel_blocks() && ys[1] % kChannelBlock == 0;
+  return empty(ys, x.dtype(), x.device(), blocks ? MemoryFormat::channel_blocks : MemoryFormat::strided);
 }
 // An empty tensor like t, in t's format (for gradients).
-Tensor empty_in_format(const Tensor& t) {
-  return t.is_channel_blocks() ? empty_channel_blocks(t.shape(), t.dtype(), t.device()) : empty(t.shape(), t.dtype(), t.device());
-}
+Tensor empty_in_format(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device(), t.memory_format()); }
 // An incoming gradient in the format of the output it belongs to.
 Tensor grad_in_format(const Tensor& g, bool blocks) { return blocks ? to_channel_blocks(g) : g.contiguous(); }
 

@@ -92,7 +92,7 @@ Tensor Tensor::view(const Shape& new_shape) const {
 }
 
 Tensor Tensor::reshape(const Shape& new_shape) const {
-  if (is_channel_blocks()) return blocks_view_ok(*this, infer_shape(new_shape, numel(), "reshape")) ? view(new_shape) : contiguous().reshape(new_shape);
+  if (is_channel_blocks()) return view(new_shape);  // a copy where the blocks cannot stay
   Shape s = infer_shape(new_shape, numel(), "reshape");
   if (view_strides(shape(), strides(), s)) return view(s);
   return contiguous().view(s);
@@ -181,13 +181,8 @@ Tensor Tensor::flatten(int64_t start, int64_t end) const {
 }
 
 Tensor Tensor::clone() const {
-  if (is_channel_blocks()) {  // stays in channel blocks
-    Tensor out = empty_channel_blocks(shape(), dtype(), device());
-    if (numel()) detail::be(*this).copy(block_order_arg(*this), block_order_arg(out));
-    return record_view("clone", *this, out, [](const Tensor& g, const Shape&) { return g; });
-  }
-  Tensor out = empty(shape(), dtype(), device());
-  if (numel()) detail::be(*this).copy(arg(), out.arg());
+  Tensor out = empty(shape(), dtype(), device(), memory_format());  // channel blocks stay in them
+  if (numel()) detail::be(*this).copy(elementwise_arg(*this), elementwise_arg(out));
   return record_view("clone", *this, out, [](const Tensor& g, const Shape&) { return g; });
 }
 
@@ -198,9 +193,8 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::to(DType t) const {
   if (t == dtype()) return *this;
-  const bool blocks = is_channel_blocks();  // the copy keeps the format
-  Tensor out = blocks ? empty_channel_blocks(shape(), t, device()) : empty(shape(), t, device());
-  if (numel()) detail::be(*this).copy(blocks ? block_order_arg(*this) : arg(), blocks ? block_order_arg(out) : out.arg());
+  Tensor out = empty(shape(), t, device(), memory_format());  // the copy keeps the format
+  if (numel()) detail::be(*this).copy(elementwise_arg(*this), elementwise_arg(out));
   if (is_floating(t) && is_floating(dtype()))
     return record_view("to_dtype", *this, out, [from = dtype()](const Tensor& g, const Shape&) { return g.to(from); });
   return out;

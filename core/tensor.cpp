@@ -199,6 +199,10 @@ Arg block_order_arg(const Tensor& t, const Shape& s) {
   return Arg{a.data, a.dtype, {s[0], s[1] / kChannelBlock, s[2], s[3], kChannelBlock}, {st[0], st[1] * kChannelBlock, st[2], st[3], st[1]}};
 }
 Arg block_order_arg(const Tensor& t) { return block_order_arg(t, t.shape()); }
+Arg elementwise_arg(const Tensor& t) { return t.is_channel_blocks() ? block_order_arg(t) : t.arg(); }
+Tensor empty(const Shape& shape, DType dtype, Device device, MemoryFormat format) {
+  return format == MemoryFormat::channel_blocks ? empty_channel_blocks(shape, dtype, device) : empty(shape, dtype, device);
+}
 
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
 Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype(), t.device()); }
@@ -264,7 +268,7 @@ Arg broadcast_arg(const Tensor& t, const Shape& shape, const char* op) {
 // --- in-place ---
 
 Tensor& Tensor::fill_(double value) {
-  if (numel()) backend_for(device().type).fill(is_channel_blocks() ? block_order_arg(*this) : arg(), value);
+  if (numel()) backend_for(device().type).fill(elementwise_arg(*this), value);
   storage()->bump_version();
   return *this;
 }
@@ -286,13 +290,13 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   Backend& be = backend_for(device().type);
   const bool blocks = is_channel_blocks();
   const Tensor o_src = !blocks && other.is_channel_blocks() ? dense_copy(other, other.dtype(), other.device()) : other;
-  const Arg me = blocks ? block_order_arg(*this) : arg(), o = blocks ? block_order_arg(o_src, shape()) : broadcast_arg(o_src, shape(), "add_");
+  const Arg me = elementwise_arg(*this), o = blocks ? block_order_arg(o_src, shape()) : broadcast_arg(o_src, shape(), "add_");
   if (alpha == 1.0) {
     be.binary(BinaryOp::add, me, o, me);
   } else {
     Tensor s = scalar_tensor(alpha, dtype(), device());
-    Tensor scaled = blocks ? empty_channel_blocks(shape(), dtype(), device()) : empty(shape(), dtype(), device());
-    const Arg sc = blocks ? block_order_arg(scaled) : scaled.arg();
+    Tensor scaled = empty(shape(), dtype(), device(), memory_format());
+    const Arg sc = elementwise_arg(scaled);
     be.binary(BinaryOp::mul, o, blocks ? block_order_arg(s, shape()) : broadcast_arg(s, shape(), "add_"), sc);
     be.binary(BinaryOp::add, me, sc, me);
   }
@@ -303,7 +307,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 Tensor& Tensor::mul_(double value) {
   CHERRY_CHECK(is_contiguous() || is_channel_blocks(), "mul_", "in-place mul needs a contiguous destination, got ", describe());
   Tensor s = scalar_tensor(value, dtype(), device());
-  const Arg me = is_channel_blocks() ? block_order_arg(*this) : arg();
+  const Arg me = elementwise_arg(*this);
   backend_for(device().type).binary(BinaryOp::mul, me, is_channel_blocks() ? block_order_arg(s, shape()) : broadcast_arg(s, shape(), "mul_"), me);
   storage()->bump_version();
   return *this;

@@ -135,11 +135,15 @@ Tensor empty_like(const Tensor& t);  // same shape, dtype and device; strided
 Tensor dense_copy(const Tensor& t, DType dtype, Device device);
 // An (N, C, H, W) tensor in channel blocks (C % 16 == 0), uninitialised.
 Tensor empty_channel_blocks(const Shape& shape, DType dtype = DType::f32, Device device = kCPU);
+Tensor empty(const Shape& shape, DType dtype, Device device, MemoryFormat format);  // either format
 // The 5-D strided Arg (N, C/16, H, W, 16) that addresses t's elements, broadcast to shape (N, C, H,
 // W), in channel-block order: for channel blocks (of that shape) their dense layout, for a strided
 // tensor a view of it (C == 1: (N, 1, H, W, 1)). Elementwise kernels on mixed formats run over these.
 Arg block_order_arg(const Tensor& t, const Shape& shape);
 Arg block_order_arg(const Tensor& t);  // t's own shape
+// For kernels that treat every element alike (fill, copy, elementwise): block order for channel
+// blocks, the strides otherwise.
+Arg elementwise_arg(const Tensor& t);
 // A tensor over an existing storage (no copy), e.g. a memory-mapped file.
 Tensor from_storage(std::shared_ptr<Storage> storage, const Shape& shape, DType dtype, int64_t offset = 0);
 
