@@ -2,6 +2,7 @@
 // gradients are complete (a topological order), never recursing, so deep nets cannot overflow.
 #include <unordered_map>
 
+#include "autograd/autocast.h"
 #include "autograd/node.h"
 #include "autograd/op_list.h"
 #include "autograd/ops.h"
@@ -101,7 +102,8 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
 }
 
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
-  NoGradGuard no_grad;  // backward formulas build no graph
+  NoGradGuard no_grad;                  // backward formulas build no graph
+  AutocastGuard no_autocast(DType::f32);  // and keep their operands' dtypes
   std::unordered_map<Node*, int> deps;
   std::unordered_map<Node*, std::vector<Tensor>> buffers;
   std::vector<std::shared_ptr<Node>> ready, stack;

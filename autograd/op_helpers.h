@@ -11,6 +11,20 @@ inline void check_same(const Tensor& a, const Tensor& b, const char* op) {
   CHERRY_CHECK(a.dtype() == b.dtype(), op, "dtype mismatch: ", a.describe(), " vs ", b.describe());
   CHERRY_CHECK(a.device() == b.device(), op, "device mismatch: ", a.describe(), " vs ", b.describe());
 }
+// A parameter next to activation x: x's dtype, or f32 with bf16 activations (mixed precision).
+inline void check_param(const Tensor& x, const Tensor& w, const char* op) {
+  CHERRY_CHECK(w.dtype() == x.dtype() || (x.dtype() == DType::bf16 && w.dtype() == DType::f32), op, "dtype mismatch: ",
+               x.describe(), " with parameter ", w.describe());
+  CHERRY_CHECK(x.device() == w.device(), op, "device mismatch: ", x.describe(), " vs ", w.describe());
+}
+// Mixed precision: a bf16 operand meeting an f32 one is cast to f32 (a recorded cast), as a bf16
+// activation meets an f32 residual or mask. Any other dtype mismatch (f32 with f64, ...) stays an
+// error: it is a bug more often than an intent.
+inline bool needs_promotion(const Tensor& a, const Tensor& b) {
+  return (a.dtype() == DType::bf16 && b.dtype() == DType::f32) || (a.dtype() == DType::f32 && b.dtype() == DType::bf16);
+}
+// f32 for a bf16 tensor (ops that always compute in f32), else t.
+inline Tensor upcast_bf16(const Tensor& t) { return t.dtype() == DType::bf16 ? t.to(DType::f32) : t; }
 inline void check_floating(const Tensor& t, const char* op) {
   CHERRY_CHECK(is_floating(t.dtype()), op, "expected a floating tensor, got ", t.describe());
 }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "autograd/autocast.h"
 #include "autograd/node.h"
 #include "backends/backend.h"
 #include "core/tensor.h"

@@ -61,9 +61,13 @@ template <class F> Tensor unary_op(UnaryOp op, const Tensor& x, F grad) {
     });
   return y;
 }
+
+// A binary op on bf16 and f32 operands (needs_promotion): both in f32, then op.
+template <class Op> Tensor promoted(Op op, const Tensor& a, const Tensor& b) { return op(a.to(DType::f32), b.to(DType::f32)); }
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  if (needs_promotion(a, b)) return promoted(add, a, b);
   Tensor out = binary_forward(BinaryOp::add, a, b);
   if (needs_grad({a, b}))
     record("add", {out}, {a, b}, [sa = a.shape(), sb = b.shape()](const Grads& g, const Needs& n) -> Grads {
@@ -73,6 +77,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
+  if (needs_promotion(a, b)) return promoted(sub, a, b);
   Tensor out = binary_forward(BinaryOp::sub, a, b);
   if (needs_grad({a, b}))
     record("sub", {out}, {a, b}, [sa = a.shape(), sb = b.shape()](const Grads& g, const Needs& n) -> Grads {
@@ -82,6 +87,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  if (needs_promotion(a, b)) return promoted(mul, a, b);
   Tensor out = binary_forward(BinaryOp::mul, a, b);
   if (needs_grad({a, b}))
     record("mul", {out}, {a, b}, [sa = save(a), sb = save(b)](const Grads& g, const Needs& n) -> Grads {
@@ -92,6 +98,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  if (needs_promotion(a, b)) return promoted(div, a, b);
   Tensor out = binary_forward(BinaryOp::div, a, b);
   if (needs_grad({a, b}))
     record("div", {out}, {a, b}, [sa = save(a), sb = save(b)](const Grads& g, const Needs& n) -> Grads {
@@ -104,6 +111,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 // max/min: the winner gets the gradient; exact ties split it in half (as PyTorch does).
 static Tensor extremum(BinaryOp op, const Tensor& a, const Tensor& b) {
+  if (needs_promotion(a, b)) return promoted([op](const Tensor& x, const Tensor& y) { return extremum(op, x, y); }, a, b);
   Tensor out = binary_forward(op, a, b);
   if (needs_grad({a, b}))
     record(op_name(op), {out}, {a, b}, [op, sa = save(a), sb = save(b)](const Grads& g, const Needs& n) -> Grads {
@@ -184,6 +192,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  if (needs_promotion(a, b)) return promoted([&cond](const Tensor& x, const Tensor& y) { return where(cond, x, y); }, a, b);
   check_same(a, b, "where");
   CHERRY_CHECK(cond.dtype() == DType::boolean || cond.dtype() == DType::u8, "where", "condition must be bool/u8, got ", cond.describe());
   const Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
@@ -202,6 +211,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) { return w
 
 Tensor compare(BinaryOp op, const Tensor& a, const Tensor& b) {
   CHERRY_CHECK(is_comparison(op), "compare", op_name(op), " is not a comparison");
+  if (needs_promotion(a, b)) return promoted([op](const Tensor& x, const Tensor& y) { return compare(op, x, y); }, a, b);
   return binary_forward(op, a, b);
 }
 Tensor eq(const Tensor& a, const Tensor& b) { return compare(BinaryOp::eq, a, b); }

@@ -21,7 +21,11 @@ Tensor bmm3(const Tensor& a, const Tensor& b) {
 }
 }  // namespace
 
+// Under autocast both operands are cast to bf16 (the weight too, per call: its gradient arrives in
+// bf16 and is cast back to f32 by the cast's backward, as in PyTorch); the product accumulates in
+// f32 and is stored bf16.
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  if (autocasts(a_in) || autocasts(b_in)) return matmul(autocast(a_in), autocast(b_in));
   check_same(a_in, b_in, "matmul");
   check_floating(a_in, "matmul");
   CHERRY_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul", "operands must be at least 1-D: ", a_in.describe(), ", ", b_in.describe());
@@ -58,7 +62,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor y = matmul(x, weight.transpose(0, 1));
   if (bias.defined()) {
     CHERRY_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear", "bias ", bias.describe(), " for weight ", weight.describe());
-    y = add(y, bias);
+    y = add(y, y.dtype() == DType::bf16 && autocasts(bias) ? autocast(bias) : bias);  // a bf16 product stays bf16
   }
   return y;
 }
@@ -71,6 +75,8 @@ void gemm_into(const Tensor& c, const Tensor& a, const Tensor& b, double beta) {
 }  // namespace
 
 Tensor grouped_linear(const Tensor& x, const std::vector<int64_t>& group_sizes, const Tensor& weight, const Tensor& bias) {
+  if (autocasts(x) || autocasts(weight))  // as matmul
+    return grouped_linear(autocast(x), group_sizes, autocast(weight), bias.defined() ? autocast(bias) : bias);
   check_same(x, weight, "grouped_linear");
   check_floating(x, "grouped_linear");
   check_dim(x, 2, "grouped_linear", "input");

@@ -63,32 +63,34 @@ Tensor from_channel_blocks(const Tensor& x) {
   return y;
 }
 
-// In channel blocks the means are a batched (1, H*W) @ (H*W, 16) product over the (n, c/16) rows: a
-// reduction over middle dims would run 16-element inner loops; its backward spreads g / (H*W) back.
-// Counted as the pooling it is (no FLOPs), whichever layout.
+// In channel blocks the means are a batched (1, H*W) @ (H*W, 16) product of ones over the (n, c/16)
+// rows, scaled by 1/(H*W): a reduction over middle dims would run 16-element inner loops; its
+// backward spreads g / (H*W) back. bf16 x gives f32 means (they feed DY-Conv's attention, which
+// stays f32). Counted as the pooling it is (no FLOPs), whichever layout.
 Tensor channel_means(const Tensor& x) {
   check_dim(x, 4, "channel_means", "input");
-  if (!x.is_channel_blocks()) return mean(x, {2, 3}).reshape({x.size(0), x.size(1)});
+  if (!x.is_channel_blocks()) return upcast_bf16(mean(x, {2, 3})).reshape({x.size(0), x.size(1)});
   FlopCounter::Pause not_counted;
   const int64_t N = x.size(0), C = x.size(1), S = x.size(2) * x.size(3), rows = N * C / kChannelBlock;
-  Tensor y = empty({N, C}, x.dtype(), x.device());
+  const DType dt = x.dtype(), out = dt == DType::bf16 ? DType::f32 : dt;
+  Tensor y = empty({N, C}, out, x.device());
   if (y.numel()) {
-    const Tensor ones = full({1, S}, 1.0 / double(S), x.dtype(), x.device());
-    const Arg a{ones.raw_data(), x.dtype(), {rows, 1, S}, {0, S, 1}};
-    const Arg b{x.raw_data(), x.dtype(), {rows, S, kChannelBlock}, {S * kChannelBlock, kChannelBlock, 1}};
-    be(x).matmul(a, b, y.view({rows, 1, kChannelBlock}).arg(), 1.0, 0.0);
+    const Tensor ones = full({1, S}, 1.0, dt, x.device());
+    const Arg a{ones.raw_data(), dt, {rows, 1, S}, {0, S, 1}};
+    const Arg b{x.raw_data(), dt, {rows, S, kChannelBlock}, {S * kChannelBlock, kChannelBlock, 1}};
+    be(x).matmul(a, b, y.view({rows, 1, kChannelBlock}).arg(), 1.0 / double(S), 0.0);
   }
   if (needs_grad({x}))
-    record("channel_means", {y}, {x}, [shape = x.shape()](const Grads& g, const Needs&) -> Grads {
+    record("channel_means", {y}, {x}, [shape = x.shape(), dt](const Grads& g, const Needs&) -> Grads {
       // Each row's gradient is the outer product (H*W, 1) / (H*W) @ gy_row (1, 16).
-      const Tensor gy = g[0].contiguous();
+      const Tensor gy = g[0].to(dt).contiguous();
       const int64_t S = shape[2] * shape[3], rows = shape[0] * shape[1] / kChannelBlock;
-      const Tensor ones = full({S, 1}, 1.0 / double(S), gy.dtype(), gy.device());
-      Tensor gx = empty_channel_blocks(shape, gy.dtype(), gy.device());
-      const Arg a{ones.raw_data(), gy.dtype(), {rows, S, 1}, {0, 1, 1}};
-      const Arg b{gy.raw_data(), gy.dtype(), {rows, 1, kChannelBlock}, {kChannelBlock, kChannelBlock, 1}};
-      const Arg c{gx.raw_data(), gy.dtype(), {rows, S, kChannelBlock}, {S * kChannelBlock, kChannelBlock, 1}};
-      if (gx.numel()) be(gy).matmul(a, b, c, 1.0, 0.0);
+      const Tensor ones = full({S, 1}, 1.0, dt, gy.device());
+      Tensor gx = empty_channel_blocks(shape, dt, gy.device());
+      const Arg a{ones.raw_data(), dt, {rows, S, 1}, {0, 1, 1}};
+      const Arg b{gy.raw_data(), dt, {rows, 1, kChannelBlock}, {kChannelBlock, kChannelBlock, 1}};
+      const Arg c{gx.raw_data(), dt, {rows, S, kChannelBlock}, {S * kChannelBlock, kChannelBlock, 1}};
+      if (gx.numel()) be(gy).matmul(a, b, c, 1.0 / double(S), 0.0);
       return {gx};
     });
   return y;
@@ -96,9 +98,13 @@ Tensor channel_means(const Tensor& x) {
 
 Tensor per_channel(const Tensor& v, const Tensor& like) { return v.view({v.size(0), like.size(1), 1, 1}); }
 
+// bf16 activations take f32 weights and bias as they are (the kernel converts the weights into its
+// layout once per call; the weight and bias gradients come back f32) and keep bf16 x for backward.
 Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const Conv2dParams& p) {
+  if (autocasts(x_in)) return conv2d(autocast(x_in), w_in, bias, p);
   if (x_in.is_channel_blocks() && !has_channel_blocks(x_in)) return via_strided(x_in, [&](const Tensor& x) { return conv2d(x, w_in, bias, p); });
-  check_same(x_in, w_in, "conv2d");
+  check_param(x_in, w_in, "conv2d");
+  if (bias.defined()) check_same(w_in, bias, "conv2d");
   check_dim(w_in, 4, "conv2d", "weight");
   const Shape ys = conv_output_shape(x_in, w_in.shape(), p, "conv2d");
   const int64_t O = w_in.size(0);
@@ -160,11 +166,14 @@ void mixed_conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& mix,
 }
 }  // namespace
 
+// bf16 activations take the f32 mix and factors: the kernels are mixed in f32 and cast once.
 Tensor mixed_conv2d(const Tensor& x_in, const Tensor& mix_in, const Tensor& f_in, const Conv2dParams& p) {
+  if (autocasts(x_in)) return mixed_conv2d(autocast(x_in), mix_in, f_in, p);
   if (x_in.is_channel_blocks() && (!has_channel_blocks(x_in) || !find_custom_kernel<MixedConv2dKernel>(be(x_in), x_in.dtype())))
     return via_strided(x_in, [&](const Tensor& x) { return mixed_conv2d(x, mix_in, f_in, p); });
-  check_same(x_in, mix_in, "mixed_conv2d");
-  check_same(x_in, f_in, "mixed_conv2d");
+  check_param(x_in, mix_in, "mixed_conv2d");
+  check_param(x_in, f_in, "mixed_conv2d");
+  check_same(mix_in, f_in, "mixed_conv2d");
   check_dim(mix_in, 2, "mixed_conv2d", "mix");
   check_dim(f_in, 5, "mixed_conv2d", "factors");
   const Shape ws(f_in.shape().begin() + 1, f_in.shape().end());
@@ -255,8 +264,14 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   check_floating(x_in, "batch_norm");
   CHERRY_CHECK(x_in.dim() >= 2, "batch_norm", "input must be (N,C,...), got ", x_in.describe());
   const int64_t C = x_in.size(1);
+  // Parameters and statistics are f32 with bf16 activations (its arithmetic is f32), else x's dtype.
+  const DType stats = x_in.dtype() == DType::bf16 ? DType::f32 : x_in.dtype();
   for (const Tensor* t : {&weight, &bias, &running_mean, &running_var})
-    if (t->defined()) CHERRY_CHECK(t->dim() == 1 && t->size(0) == C, "batch_norm", "parameter ", t->describe(), " for ", C, " channels");
+    if (t->defined()) {
+      CHERRY_CHECK(t->dim() == 1 && t->size(0) == C, "batch_norm", "parameter ", t->describe(), " for ", C, " channels");
+      CHERRY_CHECK(t->dtype() == stats && t->device() == x_in.device(), "batch_norm", "parameter ", t->describe(), " for input ",
+                   x_in.describe(), " (expected ", dtype_name(stats), ")");
+    }
   if (!training) CHERRY_CHECK(running_mean.defined() && running_var.defined(), "batch_norm", "evaluation mode needs running statistics");
   if (!training && needs_grad({x_in, weight, bias})) {  // y = x*scale + shift, differentiable by composition
     Shape bshape(size_t(x_in.dim()), 1);
@@ -272,19 +287,19 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   // The kernel sees x as (N, C, S, 1), or in channel blocks as they are.
   Tensor x = blocks ? x_in : x_in.contiguous().reshape({N, C, S, 1});
   Tensor y = empty_in_format(x);
-  Tensor mu = empty({C}, x.dtype(), x.device()), invstd = empty({C}, x.dtype(), x.device());
+  Tensor mu = empty({C}, stats, x.device()), invstd = empty({C}, stats, x.device());
   be(x).batch_norm_forward(x.format_arg(), arg_or_null(weight), arg_or_null(bias), arg_or_null(running_mean), arg_or_null(running_var),
                            training, momentum, eps, y.format_arg(), mu.arg(), invstd.arg());
   if (training && running_mean.defined()) running_mean.storage()->bump_version(), running_var.storage()->bump_version();
   if (!blocks) y = y.reshape(x_in.shape());
   if (training && needs_grad({x_in, weight, bias}))
     record("batch_norm", {y}, {x_in, weight, bias},
-           [sx = save(x), sw = save(weight), sm = save(mu), si = save(invstd), in = x_in.shape(), C, blocks](const Grads& g, const Needs& n) -> Grads {
+           [sx = save(x), sw = save(weight), sm = save(mu), si = save(invstd), in = x_in.shape(), C, blocks, stats](const Grads& g, const Needs& n) -> Grads {
              Tensor x = sx.get(), w = sw.get();
              Tensor gy = blocks ? to_channel_blocks(g[0]) : g[0].contiguous().reshape(x.shape());
              Tensor gx = empty_in_format(x);
-             Tensor gw = n[1] ? empty({C}, x.dtype(), x.device()) : Tensor();
-             Tensor gb = n[2] ? empty({C}, x.dtype(), x.device()) : Tensor();
+             Tensor gw = n[1] ? empty({C}, stats, x.device()) : Tensor();
+             Tensor gb = n[2] ? empty({C}, stats, x.device()) : Tensor();
              be(x).batch_norm_backward(gy.format_arg(), x.format_arg(), arg_or_null(w), sm.get().arg(), si.get().arg(), gx.format_arg(),
                                        arg_or_null(gw), arg_or_null(gb));
              return {n[0] ? (blocks ? gx : gx.reshape(in)) : Tensor(), gw, gb};
@@ -292,7 +307,9 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   return y;
 }
 
-Tensor layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, double eps) {
+// Computes in f32 (a bf16 input is cast up first).
+Tensor layer_norm(const Tensor& x_bf, const Tensor& weight, const Tensor& bias, double eps) {
+  const Tensor x_in = upcast_bf16(x_bf);
   check_floating(x_in, "layer_norm");
   CHERRY_CHECK(x_in.dim() >= 1, "layer_norm", "input must be at least 1-D");
   const int64_t N = x_in.size(-1), M = x_in.numel() / std::max<int64_t>(N, 1);

@@ -164,8 +164,9 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
 }
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, false); }
-Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(x, dim, true); }
+// Both compute in f32 (a bf16 input is cast up first): attention probabilities and losses keep f32.
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl(upcast_bf16(x), dim, false); }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl(upcast_bf16(x), dim, true); }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   NoGradGuard ng;

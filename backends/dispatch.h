@@ -6,6 +6,9 @@
 #include "core/dtype.h"
 #include "core/error.h"
 
+#include <type_traits>
+#include <utility>
+
 namespace cherry {
 
 template <class F> decltype(auto) dispatch_floating(DType t, const char* op, F&& f) {
@@ -26,6 +29,7 @@ template <class F> decltype(auto) dispatch_arith(DType t, const char* op, F&& f)
   }
 }
 
+// Every dtype but bf16 (a backend without bf16 kernels gets a clear error).
 template <class F> decltype(auto) dispatch_all(DType t, F&& f) {
   switch (t) {
     case DType::f32: return f.template operator()<float>();
@@ -33,8 +37,31 @@ template <class F> decltype(auto) dispatch_all(DType t, F&& f) {
     case DType::i64: return f.template operator()<int64_t>();
     case DType::u8: return f.template operator()<uint8_t>();
     case DType::boolean: return f.template operator()<bool>();
+    case DType::bf16: break;
   }
-  throw Error("dispatch", "unknown dtype");
+  throw Error("dispatch", cat("no kernel for dtype ", dtype_name(t), " on this backend (bf16 runs on the CPU)"));
+}
+
+// bf16 is a storage type: a kernel that takes it loads float, computes in compute_t<T> and rounds
+// once on store (CPU kernels; see core/bf16.h).
+template <class T> using compute_t = std::conditional_t<std::is_same_v<T, bf16>, float, T>;
+
+// Every dtype, bf16 included: for kernels that only move or convert elements.
+template <class F> decltype(auto) dispatch_storage(DType t, F&& f) {
+  if (t == DType::bf16) return f.template operator()<bf16>();
+  return dispatch_all(t, std::forward<F>(f));
+}
+
+// f32, f64, i64 and bf16: arithmetic kernels written in compute_t<T>.
+template <class F> decltype(auto) dispatch_compute(DType t, const char* op, F&& f) {
+  if (t == DType::bf16) return f.template operator()<bf16>();
+  return dispatch_arith(t, op, std::forward<F>(f));
+}
+
+// f32, f64 and bf16.
+template <class F> decltype(auto) dispatch_floating_bf16(DType t, const char* op, F&& f) {
+  if (t == DType::bf16) return f.template operator()<bf16>();
+  return dispatch_floating(t, op, std::forward<F>(f));
 }
 
 template <class F> decltype(auto) with_unary_op(UnaryOp op, F&& f) {

@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <string>
 
+#include "core/bf16.h"
+
 namespace cherry {
 
-enum class DType : uint8_t { f32, f64, i64, u8, boolean };
+enum class DType : uint8_t { f32, f64, i64, u8, boolean, bf16 };
 
 constexpr size_t dtype_size(DType t) {
   switch (t) {
@@ -15,6 +17,7 @@ constexpr size_t dtype_size(DType t) {
     case DType::i64: return 8;
     case DType::u8: return 1;
     case DType::boolean: return 1;
+    case DType::bf16: return 2;
   }
   return 0;
 }
@@ -26,11 +29,12 @@ constexpr const char* dtype_name(DType t) {
     case DType::i64: return "i64";
     case DType::u8: return "u8";
     case DType::boolean: return "bool";
+    case DType::bf16: return "bf16";
   }
   return "?";
 }
 
-constexpr bool is_floating(DType t) { return t == DType::f32 || t == DType::f64; }
+constexpr bool is_floating(DType t) { return t == DType::f32 || t == DType::f64 || t == DType::bf16; }
 
 template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::f32; }
@@ -38,6 +42,7 @@ template <> constexpr DType dtype_of<double>() { return DType::f64; }
 template <> constexpr DType dtype_of<int64_t>() { return DType::i64; }
 template <> constexpr DType dtype_of<uint8_t>() { return DType::u8; }
 template <> constexpr DType dtype_of<bool>() { return DType::boolean; }
+template <> constexpr DType dtype_of<bf16>() { return DType::bf16; }
 
 enum class DeviceType : uint8_t { cpu, cuda };
 

@@ -1,4 +1,5 @@
-// DY-Conv's per-sample convolution with the kernel mix fused in (the MixedConv2dKernel custom kernel), f32.
+// DY-Conv's per-sample convolution with the kernel mix fused in (the MixedConv2dKernel custom kernel):
+// f32, or bf16 activations (x, y and their gradients) with f32 mix and factors.
 // The per-sample conv is one oneDNN conv with groups = B*g whose weights are the B mixed kernels
 // W_b = sum_f mix[b, f] F_f. Instead of a plain [B, N] GEMM followed by a reorder of all B kernels
 // into oneDNN's blocked layout (these reorders were half of all reorder time in a DY-ResNet step),
@@ -35,7 +36,7 @@ SampleConv sample_conv(const Arg& x, const Arg& factors, const Arg& y, const Con
   q.groups = p.groups * s.B;
   // In channel blocks too the B samples are B*C/16 consecutive blocks: x is [1, B*C, H, W] nChw16c.
   const Shape &xs = x.shape, &ys = y.shape;
-  s.geo = geometry({1, s.B * xs[1], xs[2], xs[3]}, {s.B * f[1], f[2], f[3], f[4]}, {1, s.B * ys[1], ys[2], ys[3]}, false, q);
+  s.geo = geometry({1, s.B * xs[1], xs[2], xs[3]}, {s.B * f[1], f[2], f[3], f[4]}, {1, s.B * ys[1], ys[2], ys[3]}, false, q, x.dtype);
   s.kernel = s.geo.w;
   if (s.kernel.size() == 5) s.kernel[0] = p.groups;  // else B = g = 1: one plain kernel
   return s;
@@ -50,7 +51,9 @@ struct SampleLayout {
   bool direct;
 };
 
+// A bf16 layout is never direct: the kernels are mixed in f32 and cast once, by the reorder into it.
 SampleLayout sample_layout(const memory::desc& want, const SampleConv& s) {
+  if (want.data_type() != dt::f32) return {want, plain_md(s.kernel), s.N, false};
   const int64_t total = int64_t(want.get_size() / sizeof(float));
   if (s.B == 1) return {want, want, total, true};
   if (s.kernel.size() == 5 && total % s.B == 0) {

@@ -1,4 +1,4 @@
-// f32 convolution on oneDNN: forward, backward-data, backward-weights, any stride/padding/
+// f32 and bf16 convolution on oneDNN: forward, backward-data, backward-weights, any stride/padding/
 // dilation/groups, plus the helpers of onednn_util.h. Primitive descriptors are cached by
 // geometry, since training repeats the same shapes.
 #include <cstdlib>
@@ -18,8 +18,14 @@ engine& cpu_engine() {
   return e;
 }
 
-Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, const Conv2dParams& p) {
+dt data_type(DType t) {
+  CHERRY_CHECK(t == DType::f32 || t == DType::bf16, "oneDNN", "no oneDNN path for ", dtype_name(t));
+  return t == DType::bf16 ? dt::bf16 : dt::f32;
+}
+
+Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, const Conv2dParams& p, DType compute) {
   Geometry g;
+  g.compute = data_type(compute);
   g.x = {xs[0], xs[1], xs[2], xs[3]};
   g.y = {ys[0], ys[1], ys[2], ys[3]};
   g.w = p.groups > 1 ? memory::dims{p.groups, ws[0] / p.groups, ws[1], ws[2], ws[3]} : memory::dims{ws[0], ws[1], ws[2], ws[3]};
@@ -35,15 +41,17 @@ Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, 
 }
 
 namespace {
-memory::desc any_md(const memory::dims& d) { return memory::desc(d, dt::f32, tag::any); }
+memory::desc any_md(const memory::dims& d, dt type) { return memory::desc(d, type, tag::any); }
 }  // namespace
 
-memory::desc plain_md(const memory::dims& d) {
-  return memory::desc(d, dt::f32, d.size() == 1 ? tag::a : d.size() == 4 ? tag::nchw : tag::goihw);
+memory::desc plain_md(const memory::dims& d, dt type) {
+  return memory::desc(d, type, d.size() == 1 ? tag::a : d.size() == 4 ? tag::nchw : tag::goihw);
 }
+memory::desc plain_md(const Arg& a, const memory::dims& d) { return plain_md(d, data_type(a.dtype)); }
 
-
-memory::desc act_md(const Arg& a, const memory::dims& d) { return a.blocked() ? memory::desc(d, dt::f32, tag::nChw16c) : plain_md(d); }
+memory::desc act_md(const Arg& a, const memory::dims& d) {
+  return a.blocked() ? memory::desc(d, data_type(a.dtype), tag::nChw16c) : plain_md(a, d);
+}
 
 Prims& prims_for(const Geometry& g) {
   static std::mutex mu;
@@ -51,10 +59,12 @@ Prims& prims_for(const Geometry& g) {
   std::lock_guard lock(mu);
   auto it = cache.find(g);
   if (it != cache.end()) return it->second;
-  auto d = g.b.empty() ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any_md(g.x),
-                                                   any_md(g.w), any_md(g.y), g.strides, g.dilates, g.pad_l, g.pad_r)
-                       : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any_md(g.x),
-                                                   any_md(g.w), any_md(g.b), any_md(g.y), g.strides, g.dilates, g.pad_l, g.pad_r);
+  const dt c = g.compute;
+  auto d = g.b.empty() ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any_md(g.x, c),
+                                                   any_md(g.w, c), any_md(g.y, c), g.strides, g.dilates, g.pad_l, g.pad_r)
+                       : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any_md(g.x, c),
+                                                   any_md(g.w, c), any_md(g.b, dt::f32), any_md(g.y, c), g.strides, g.dilates,
+                                                   g.pad_l, g.pad_r);
   Prims p;
   p.fwd = convolution_forward::primitive_desc(d, cpu_engine());
   return cache.emplace(g, std::move(p)).first->second;
@@ -62,8 +72,9 @@ Prims& prims_for(const Geometry& g) {
 
 const convolution_backward_data::primitive_desc& bwd_data_pd(Prims& pr, const Geometry& g) {
   if (!pr.has_bwd_data) {
-    auto d = convolution_backward_data::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y), g.strides,
-                                             g.dilates, g.pad_l, g.pad_r);
+    const dt c = g.compute;
+    auto d = convolution_backward_data::desc(algorithm::convolution_direct, any_md(g.x, c), any_md(g.w, c), any_md(g.y, c),
+                                             g.strides, g.dilates, g.pad_l, g.pad_r);
     pr.bwd_data = convolution_backward_data::primitive_desc(d, cpu_engine(), pr.fwd);
     pr.has_bwd_data = true;
   }
@@ -72,10 +83,11 @@ const convolution_backward_data::primitive_desc& bwd_data_pd(Prims& pr, const Ge
 
 const convolution_backward_weights::primitive_desc& bwd_weights_pd(Prims& pr, const Geometry& g) {
   if (!pr.has_bwd_weights) {
-    auto d = g.b.empty() ? convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.y),
-                                                              g.strides, g.dilates, g.pad_l, g.pad_r)
-                         : convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x), any_md(g.w), any_md(g.b),
-                                                              any_md(g.y), g.strides, g.dilates, g.pad_l, g.pad_r);
+    const dt c = g.compute, f = dt::f32;  // weight and bias gradients in f32
+    auto d = g.b.empty() ? convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x, c), any_md(g.w, f),
+                                                              any_md(g.y, c), g.strides, g.dilates, g.pad_l, g.pad_r)
+                         : convolution_backward_weights::desc(algorithm::convolution_direct, any_md(g.x, c), any_md(g.w, f),
+                                                              any_md(g.b, f), any_md(g.y, c), g.strides, g.dilates, g.pad_l, g.pad_r);
     pr.bwd_weights = convolution_backward_weights::primitive_desc(d, cpu_engine(), pr.fwd);
     pr.has_bwd_weights = true;
   }
@@ -153,17 +165,18 @@ using namespace onednn;
 // oneDNN has no f64 convolution; f64 (gradient checks) takes the im2col path. DY-Conv's per-sample
 // kernels (one image, groups = B*g) stay on oneDNN: its grouped kernels measured 1.3-3.5x faster
 // than one im2col GEMM per group per thread at ResNet-20 shapes (bench/cherry_bench gconv_*).
+// bf16: x and y bf16, the weights f32 or bf16, the bias f32 (see Geometry).
 void conv2d_forward(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, const Conv2dParams& p) {
-  if (x.dtype != DType::f32) return conv2d_forward_im2col(x, w, bias, y, p);
+  if (x.dtype == DType::f64) return conv2d_forward_im2col(x, w, bias, y, p);
   guarded("conv2d", [&] {
-    Geometry g = geometry(x.shape, w.shape, y.shape, bias.data != nullptr, p);
+    Geometry g = geometry(x.shape, w.shape, y.shape, bias.data != nullptr, p, x.dtype);
     Prims& pr = prims_for(g);
     stream s(cpu_engine());
-    In src(pr.fwd.src_desc(), act_md(x, g.x), x.data, s), wei(pr.fwd.weights_desc(), plain_md(g.w), w.data, s);
+    In src(pr.fwd.src_desc(), act_md(x, g.x), x.data, s), wei(pr.fwd.weights_desc(), plain_md(w, g.w), w.data, s);
     Out dst(pr.fwd.dst_desc(), act_md(y, g.y), y.data);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.mem}, {DNNL_ARG_WEIGHTS, wei.mem}, {DNNL_ARG_DST, dst.mem}};
     std::optional<In> b;
-    if (bias.data) args[DNNL_ARG_BIAS] = b.emplace(pr.fwd.bias_desc(), plain_md(g.b), bias.data, s).mem;
+    if (bias.data) args[DNNL_ARG_BIAS] = b.emplace(pr.fwd.bias_desc(), plain_md(bias, g.b), bias.data, s).mem;
     convolution_forward(pr.fwd).execute(s, args);
     dst.finish(s);
     s.wait();
@@ -173,15 +186,15 @@ void conv2d_forward(const Arg& x, const Arg& w, const Arg& bias, const Arg& y, c
 // Both gradients; gy is reordered into oneDNN's layout once and shared by the two primitives.
 void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
                      const Conv2dParams& p) {
-  if (x.dtype != DType::f32) return conv2d_backward_im2col(gy, x, w, gx, gw, gbias, p);
+  if (x.dtype == DType::f64) return conv2d_backward_im2col(gy, x, w, gx, gw, gbias, p);
   guarded("conv2d_backward", [&] {
-    Geometry g = geometry(x.shape, w.shape, gy.shape, gbias.data != nullptr, p);
+    Geometry g = geometry(x.shape, w.shape, gy.shape, gbias.data != nullptr, p, x.dtype);
     Prims& pr = prims_for(g);
     stream s(cpu_engine());
     LazyIn diff_dst(act_md(gy, g.y), gy.data);
     if (gx.data) {
       const auto& pd = bwd_data_pd(pr, g);
-      In wei(pd.weights_desc(), plain_md(g.w), w.data, s);
+      In wei(pd.weights_desc(), plain_md(w, g.w), w.data, s);
       Out dsrc(pd.diff_src_desc(), act_md(gx, g.x), gx.data);
       convolution_backward_data(pd).execute(
           s, {{DNNL_ARG_DIFF_DST, diff_dst.get(pd.diff_dst_desc(), s)}, {DNNL_ARG_WEIGHTS, wei.mem}, {DNNL_ARG_DIFF_SRC, dsrc.mem}});
@@ -193,11 +206,12 @@ void conv2d_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, c
       // oneDNN always computes the weight gradient; when only the bias is wanted it goes to scratch.
       std::optional<Scratch> unused_gw;
       if (!gw.data) unused_gw.emplace(plain_md(g.w));
-      Out dwei(pd.diff_weights_desc(), plain_md(g.w), gw.data ? gw.data : unused_gw->mem.get_data_handle());
+      Out dwei(pd.diff_weights_desc(), plain_md(g.w, gw.data ? data_type(gw.dtype) : dt::f32),
+               gw.data ? gw.data : unused_gw->mem.get_data_handle());
       std::unordered_map<int, memory> args{
           {DNNL_ARG_SRC, src.mem}, {DNNL_ARG_DIFF_DST, diff_dst.get(pd.diff_dst_desc(), s)}, {DNNL_ARG_DIFF_WEIGHTS, dwei.mem}};
       std::optional<Out> dbias;
-      if (gbias.data) args[DNNL_ARG_DIFF_BIAS] = dbias.emplace(pd.diff_bias_desc(), plain_md(g.b), gbias.data).mem;
+      if (gbias.data) args[DNNL_ARG_DIFF_BIAS] = dbias.emplace(pd.diff_bias_desc(), plain_md(gbias, g.b), gbias.data).mem;
       convolution_backward_weights(pd).execute(s, args);
       dwei.finish(s);
       if (dbias) dbias->finish(s);

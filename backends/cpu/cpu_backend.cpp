@@ -28,9 +28,9 @@ class CpuBackend final : public Backend {
   void name params override { cpu::name args; }
 #include "backends/ops.def"
 
-  bool has_channel_blocks(DType t) const override { return t == DType::f32; }  // oneDNN's nChw16c
+  bool has_channel_blocks(DType t) const override { return t == DType::f32 || t == DType::bf16; }  // oneDNN's nChw16c
   CustomKernel* custom_kernel(std::string_view name, DType t) override {
-    if (name == MixedConv2dKernel::kName && t == DType::f32) return &cpu::mixed_conv2d_onednn();
+    if (name == MixedConv2dKernel::kName && (t == DType::f32 || t == DType::bf16)) return &cpu::mixed_conv2d_onednn();
     return nullptr;
   }
 };

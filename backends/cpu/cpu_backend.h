@@ -1,4 +1,5 @@
-// The CPU backend: OpenBLAS for GEMM, oneDNN for f32 convolution, own OpenMP loops for the rest.
+// The CPU backend: OpenBLAS for f32/f64 GEMM, oneDNN for f32/bf16 convolution and bf16 GEMM, own
+// OpenMP loops for the rest.
 // Kernels are free functions over Args (raw pointers + sizes); the backend class only routes to them.
 #pragma once
 #include "backends/backend.h"
@@ -19,4 +20,6 @@ void conv2d_forward_im2col(const Arg& x, const Arg& w, const Arg& bias, const Ar
 void conv2d_backward_im2col(const Arg& gy, const Arg& x, const Arg& w, const Arg& gx, const Arg& gw, const Arg& gbias,
                             const Conv2dParams& p);
 MixedConv2dKernel& mixed_conv2d_onednn();
+// matmul with bf16 operands (matmul_onednn.cpp); matmul routes there.
+void matmul_bf16(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta);
 }  // namespace cherry::cpu

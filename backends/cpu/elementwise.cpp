@@ -10,7 +10,7 @@
 namespace cherry::cpu {
 
 void fill(const Arg& out, double value) {
-  dispatch_all(out.dtype, [&]<class T>() {
+  dispatch_storage(out.dtype, [&]<class T>() {
     const T v = static_cast<T>(value);
     StridedLoop<1> loop(out.shape, {&out.strides});
     T* o = out.ptr<T>();
@@ -25,8 +25,8 @@ void fill(const Arg& out, double value) {
 }
 
 void copy(const Arg& src, const Arg& dst) {
-  dispatch_all(src.dtype, [&]<class S>() {
-    dispatch_all(dst.dtype, [&]<class D>() {
+  dispatch_storage(src.dtype, [&]<class S>() {
+    dispatch_storage(dst.dtype, [&]<class D>() {
       StridedLoop<2> loop(dst.shape, {&dst.strides, &src.strides});
       D* d = dst.ptr<D>();
       const S* s = src.ptr<S>();
@@ -87,32 +87,36 @@ template <class TO, class TA, class F> void map2(const Arg& a, const Arg& b, con
 }
 }  // namespace
 
+// bf16 operands compute in float (compute_t) and round once on store.
 void unary(UnaryOp op, const Arg& x, const Arg& out) {
-  dispatch_arith(x.dtype, op_name(op), [&]<class T>() {
-    with_unary_op(op, [&]<UnaryOp Op>() { map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return math::unary<Op>(v); }); });
+  dispatch_compute(x.dtype, op_name(op), [&]<class T>() {
+    using C = compute_t<T>;
+    with_unary_op(op, [&]<UnaryOp Op>() { map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(math::unary<Op>(C(v))); }); });
   });
 }
 
 void binary(BinaryOp op, const Arg& a, const Arg& b, const Arg& out) {
   if (is_comparison(op)) {
-    dispatch_all(a.dtype, [&]<class T>() {
+    dispatch_storage(a.dtype, [&]<class T>() {
+      using C = compute_t<T>;
       with_compare_op(op, [&]<BinaryOp Op>() {
-        map2<bool, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return math::compare<Op>(x, y); });
+        map2<bool, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return math::compare<Op>(C(x), C(y)); });
       });
     });
     return;
   }
-  dispatch_arith(a.dtype, op_name(op), [&]<class T>() {
-    with_arith_op(op, [&]<BinaryOp Op>() { map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return math::binary<Op>(x, y); }); });
+  dispatch_compute(a.dtype, op_name(op), [&]<class T>() {
+    using C = compute_t<T>;
+    with_arith_op(op, [&]<BinaryOp Op>() { map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return T(math::binary<Op>(C(x), C(y))); }); });
   });
 }
 
 void isfinite(const Arg& x, const Arg& out) {
-  dispatch_all(x.dtype, [&]<class T>() { map1<bool, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return math::is_finite(v); }); });
+  dispatch_storage(x.dtype, [&]<class T>() { map1<bool, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return math::is_finite(compute_t<T>(v)); }); });
 }
 
 void where(const Arg& cond, const Arg& a, const Arg& b, const Arg& out) {
-  dispatch_all(out.dtype, [&]<class T>() {
+  dispatch_storage(out.dtype, [&]<class T>() {
     StridedLoop<4> loop(out.shape, {&out.strides, &cond.strides, &a.strides, &b.strides});
     T* o = out.ptr<T>();
     const uint8_t* c = static_cast<const uint8_t*>(cond.data);  // bool and u8 are both one byte

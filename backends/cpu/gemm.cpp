@@ -112,6 +112,7 @@ void small_k_matmul(const Arg& a, const T* pb, int64_t sb, int64_t ldb, const Ar
 
 // c:(B,M,N) = alpha * a:(B,M,K) @ b:(B,K,N) + beta * c; c row-major per slice.
 void matmul(const Arg& a, const Arg& b, const Arg& c, double alpha, double beta) {
+  if (a.dtype == DType::bf16) return matmul_bf16(a, b, c, alpha, beta);
   dispatch_floating(a.dtype, "matmul", [&]<class T>() {
     const int64_t B = c.shape[0], M = c.shape[1], N = c.shape[2], K = a.shape[2];
     CHERRY_CHECK(c.strides[2] == 1 || N == 1, "matmul", "output must be row-major");

@@ -21,7 +21,7 @@ int64_t checked(int64_t i, int64_t size, const char* op) {
 
 // x:(A,S,B), idx:(K) -> out:(A,K,B)
 void index_select(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) {
-  dispatch_all(x.dtype, [&]<class T>() {
+  dispatch_storage(x.dtype, [&]<class T>() {
     const Split xs(x.shape, dim);
     const int64_t K = idx.numel();
     const int64_t* ip = idx.ptr<int64_t>();
@@ -38,7 +38,8 @@ void index_select(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) {
 
 // out:(A,S,B) += src:(A,K,B) at idx:(K). Serial over k: repeated indices must accumulate.
 void index_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) {
-  dispatch_arith(out.dtype, "index_add", [&]<class T>() {
+  dispatch_compute(out.dtype, "index_add", [&]<class T>() {
+    using C = compute_t<T>;
     const Split os(out.shape, dim);
     const int64_t K = idx.numel();
     const int64_t* ip = idx.ptr<int64_t>();
@@ -48,14 +49,14 @@ void index_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) {
       for (int64_t k = 0; k < K; ++k) {
         const T* s = src.ptr<T>() + (a * K + k) * os.inner;
         T* d = out.ptr<T>() + (a * os.mid + ip[k]) * os.inner;
-        for (int64_t b = 0; b < os.inner; ++b) d[b] += s[b];
+        for (int64_t b = 0; b < os.inner; ++b) d[b] = T(C(d[b]) + C(s[b]));
       }
   });
 }
 
 // x:(A,S,B), idx:(A,K,B) -> out:(A,K,B), out[a,k,b] = x[a, idx[a,k,b], b]
 void gather(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) {
-  dispatch_all(x.dtype, [&]<class T>() {
+  dispatch_storage(x.dtype, [&]<class T>() {
     const Split xs(x.shape, dim), is(idx.shape, dim);
     const int64_t* ip = idx.ptr<int64_t>();
     for (int64_t i = 0; i < idx.numel(); ++i) checked(ip[i], xs.mid, "gather");
@@ -71,7 +72,8 @@ void gather(const Arg& x, int64_t dim, const Arg& idx, const Arg& out) {
 
 // out:(A,S,B) += src at idx, both (A,K,B). Serial: indices may repeat.
 void scatter_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) {
-  dispatch_arith(out.dtype, "scatter_add", [&]<class T>() {
+  dispatch_compute(out.dtype, "scatter_add", [&]<class T>() {
+    using C = compute_t<T>;
     const Split os(out.shape, dim), is(idx.shape, dim);
     const int64_t* ip = idx.ptr<int64_t>();
     for (int64_t i = 0; i < idx.numel(); ++i) checked(ip[i], os.mid, "scatter_add");
@@ -79,7 +81,8 @@ void scatter_add(const Arg& out, int64_t dim, const Arg& idx, const Arg& src) {
       for (int64_t k = 0; k < is.mid; ++k)
         for (int64_t b = 0; b < is.inner; ++b) {
           const int64_t i = (a * is.mid + k) * is.inner + b;
-          out.ptr<T>()[(a * os.mid + ip[i]) * os.inner + b] += src.ptr<T>()[i];
+          T& o = out.ptr<T>()[(a * os.mid + ip[i]) * os.inner + b];
+          o = T(C(o) + C(src.ptr<T>()[i]));
         }
   });
 }

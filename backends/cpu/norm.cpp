@@ -1,4 +1,6 @@
 // Batch norm and layer norm, forward and backward, on contiguous inputs. Statistics in double.
+// Batch norm takes bf16 activations (x, y, gy, gx: type X) with f32 parameters and statistics
+// (type T = compute_t<X>): its arithmetic is f32/double, only the stored activations are bf16.
 #include <omp.h>
 
 #include <cmath>
@@ -79,11 +81,11 @@ Arg block_rows(const Arg& x) {
   return r;
 }
 
-template <class T>
+template <class X, class T = compute_t<X>>
 void batch_norm_forward_blocked(const Arg& x, const T* pw, const T* pb, const Arg& running_mean, const Arg& running_var,
                                 bool training, double momentum, double eps, const Arg& y, const Arg& mean, const Arg& invstd) {
   const int64_t N = x.shape[0], C1 = x.shape[1], S = x.shape[2], I = x.shape[3], C = C1 * I, count = N * S;
-  const T* px = x.ptr<T>();
+  const X* px = x.ptr<X>();
   std::vector<double> mu(static_cast<size_t>(C)), var(static_cast<size_t>(C));
   if (training) {
     // One pass: sums of d and d^2 with d = x - k, k a value of the channel (sample 0, pixel 0).
@@ -112,20 +114,22 @@ void batch_norm_forward_blocked(const Arg& x, const T* pw, const T* pb, const Ar
   std::vector<T> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; ++c) std::tie(scale[c], shift[c]) = scale_shift(c, mu[c], var[c], eps, pw, pb);
   blocked_rows(x, [&](int64_t r, int64_t c0) {
-    const T *p = px + r * S * I, *sc = scale.data() + c0, *sh = shift.data() + c0;
-    T* q = y.ptr<T>() + r * S * I;
+    const X* p = px + r * S * I;
+    const T *sc = scale.data() + c0, *sh = shift.data() + c0;
+    X* q = y.ptr<X>() + r * S * I;
     for (int64_t j = 0; j < S; ++j)
 #pragma omp simd
-      for (int64_t i = 0; i < I; ++i) q[j * I + i] = p[j * I + i] * sc[i] + sh[i];
+      for (int64_t i = 0; i < I; ++i) q[j * I + i] = X(T(p[j * I + i]) * sc[i] + sh[i]);
   });
 }
 
-template <class T>
+template <class X, class T = compute_t<X>>
 void batch_norm_backward_blocked(const Arg& gy, const Arg& x, const T* pw, const Arg& mean, const Arg& invstd, const Arg& gx,
                                  const Arg& gw, const Arg& gb) {
   const int64_t N = x.shape[0], C1 = x.shape[1], S = x.shape[2], I = x.shape[3], C = C1 * I;
   const double count = double(N * S);
-  const T *px = x.ptr<T>(), *pg = gy.ptr<T>(), *pm = mean.ptr<T>();
+  const X *px = x.ptr<X>(), *pg = gy.ptr<X>();
+  const T* pm = mean.ptr<T>();
   // sums[c] = sum(gy), sums[C + c] = sum(gy * (x - mu)).
   std::vector<double> sums = blocked_channel_sums(x, 2, [&](int64_t r, double* acc) {
     const T* m = pm + (r % C1) * I;
@@ -144,11 +148,12 @@ void batch_norm_backward_blocked(const Arg& gy, const Arg& x, const T* pw, const
     a[c] = k.a, b0[c] = k.b0, b1[c] = k.b1;
   }
   blocked_rows(x, [&](int64_t r, int64_t c0) {
-    const T *p = px + r * S * I, *g = pg + r * S * I, *ak = a.data() + c0, *k0 = b0.data() + c0, *k1 = b1.data() + c0;
-    T* o = gx.ptr<T>() + r * S * I;
+    const X *p = px + r * S * I, *g = pg + r * S * I;
+    const T *ak = a.data() + c0, *k0 = b0.data() + c0, *k1 = b1.data() + c0;
+    X* o = gx.ptr<X>() + r * S * I;
     for (int64_t j = 0; j < S; ++j)
 #pragma omp simd
-      for (int64_t i = 0; i < I; ++i) o[j * I + i] = ak[i] * g[j * I + i] + k1[i] * p[j * I + i] + k0[i];
+      for (int64_t i = 0; i < I; ++i) o[j * I + i] = X(ak[i] * T(g[j * I + i]) + k1[i] * T(p[j * I + i]) + k0[i]);
   });
 }
 }  // namespace
@@ -157,12 +162,13 @@ void batch_norm_backward_blocked(const Arg& gy, const Arg& x, const T* pw, const
 // invstd:(C).
 void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& running_mean, const Arg& running_var,
                         bool training, double momentum, double eps, const Arg& y, const Arg& mean, const Arg& invstd) {
-  dispatch_floating(x.dtype, "batch_norm", [&]<class T>() {
+  dispatch_floating_bf16(x.dtype, "batch_norm", [&]<class X>() {
+    using T = compute_t<X>;
     if (x.blocked())
-      return batch_norm_forward_blocked<T>(block_rows(x), opt<T>(w), opt<T>(b), running_mean, running_var, training, momentum, eps, y, mean, invstd);
+      return batch_norm_forward_blocked<X>(block_rows(x), opt<T>(w), opt<T>(b), running_mean, running_var, training, momentum, eps, y, mean, invstd);
     const int64_t N = x.shape[0], C = x.shape[1], S = x.numel() / (N * C), count = N * S;
-    const T* px = x.ptr<T>();
-    T* py = y.ptr<T>();
+    const X* px = x.ptr<X>();
+    X* py = y.ptr<X>();
     const T *pw = opt<T>(w), *pb = opt<T>(b);
 #pragma omp parallel for if (x.numel() >= 16384)
     for (int64_t c = 0; c < C; ++c) {
@@ -170,14 +176,14 @@ void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& run
       if (training) {
         double s = 0;
         for (int64_t n = 0; n < N; ++n) {
-          const T* p = px + (n * C + c) * S;
+          const X* p = px + (n * C + c) * S;
 #pragma omp simd reduction(+ : s)
           for (int64_t i = 0; i < S; ++i) s += double(p[i]);
         }
         mu = s / double(count);
         double ss = 0;
         for (int64_t n = 0; n < N; ++n) {
-          const T* p = px + (n * C + c) * S;
+          const X* p = px + (n * C + c) * S;
 #pragma omp simd reduction(+ : ss)
           for (int64_t i = 0; i < S; ++i) ss += (double(p[i]) - mu) * (double(p[i]) - mu);
         }
@@ -191,10 +197,10 @@ void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& run
       const std::pair<T, T> ss = scale_shift(c, mu, var, eps, pw, pb);
       const T scale = ss.first, shift = ss.second;
       for (int64_t n = 0; n < N; ++n) {
-        const T* p = px + (n * C + c) * S;
-        T* q = py + (n * C + c) * S;
+        const X* p = px + (n * C + c) * S;
+        X* q = py + (n * C + c) * S;
 #pragma omp simd
-        for (int64_t i = 0; i < S; ++i) q[i] = p[i] * scale + shift;
+        for (int64_t i = 0; i < S; ++i) q[i] = X(T(p[i]) * scale + shift);
       }
     }
   });
@@ -203,18 +209,20 @@ void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& run
 // Training-mode backward: gx = w*invstd/M * (M*gy - sum(gy) - xhat*sum(gy*xhat)).
 void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& mean, const Arg& invstd,
                          const Arg& gx, const Arg& gw, const Arg& gb) {
-  dispatch_floating(x.dtype, "batch_norm_backward", [&]<class T>() {
-    if (x.blocked()) return batch_norm_backward_blocked<T>(gy, block_rows(x), opt<T>(w), mean, invstd, gx, gw, gb);
+  dispatch_floating_bf16(x.dtype, "batch_norm_backward", [&]<class X>() {
+    using T = compute_t<X>;
+    if (x.blocked()) return batch_norm_backward_blocked<X>(gy, block_rows(x), opt<T>(w), mean, invstd, gx, gw, gb);
     const int64_t N = x.shape[0], C = x.shape[1], S = x.numel() / (N * C);
     const double count = double(N * S);
-    const T *px = x.ptr<T>(), *pg = gy.ptr<T>(), *pw = opt<T>(w);
+    const X *px = x.ptr<X>(), *pg = gy.ptr<X>();
+    const T* pw = opt<T>(w);
 #pragma omp parallel for if (x.numel() >= 16384)
     for (int64_t c = 0; c < C; ++c) {
       const double mu = mean.ptr<T>()[c], is = invstd.ptr<T>()[c];
       double sum_g = 0, sum_gx = 0;
       for (int64_t n = 0; n < N; ++n) {
-        const T* p = px + (n * C + c) * S;
-        const T* g = pg + (n * C + c) * S;
+        const X* p = px + (n * C + c) * S;
+        const X* g = pg + (n * C + c) * S;
 #pragma omp simd reduction(+ : sum_g, sum_gx)
         for (int64_t i = 0; i < S; ++i) {
           sum_g += double(g[i]);
@@ -224,11 +232,11 @@ void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& m
       const GradCoeffs<T> k = grad_coeffs(c, mu, is, sum_g, sum_gx, count, pw, gw, gb);
       const T a = k.a, b0 = k.b0, b1 = k.b1;
       for (int64_t n = 0; n < N; ++n) {
-        const T* p = px + (n * C + c) * S;
-        const T* g = pg + (n * C + c) * S;
-        T* o = gx.ptr<T>() + (n * C + c) * S;
+        const X* p = px + (n * C + c) * S;
+        const X* g = pg + (n * C + c) * S;
+        X* o = gx.ptr<X>() + (n * C + c) * S;
 #pragma omp simd
-        for (int64_t i = 0; i < S; ++i) o[i] = a * g[i] + b1 * p[i] + b0;
+        for (int64_t i = 0; i < S; ++i) o[i] = X(a * T(g[i]) + b1 * T(p[i]) + b0);
       }
     }
   });

@@ -18,14 +18,21 @@ using dt = memory::data_type;
 
 engine& cpu_engine();
 
+dt data_type(DType t);  // f32 or bf16
+
+// compute: the activations' type, f32 or bf16. A bf16 convolution computes in bf16 with f32
+// accumulation: x, y and their gradients are bf16, the weights are converted to bf16 by the
+// reorder into oneDNN's layout (which happens anyway), bias and the weight/bias gradients stay f32.
 struct Geometry {
   memory::dims x, w, b, y, strides, dilates, pad_l, pad_r;
-  auto key() const { return std::tie(x, w, b, y, strides, dilates, pad_l, pad_r); }
+  dt compute = dt::f32;
+  auto key() const { return std::tie(x, w, b, y, strides, dilates, pad_l, pad_r, compute); }
   bool operator<(const Geometry& o) const { return key() < o.key(); }
 };
-Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, const Conv2dParams& p);
+Geometry geometry(const Shape& xs, const Shape& ws, const Shape& ys, bool bias, const Conv2dParams& p, DType compute);
 
-memory::desc plain_md(const memory::dims& d);  // a / nchw / goihw by rank
+memory::desc plain_md(const memory::dims& d, dt type = dt::f32);  // a / nchw / goihw by rank
+memory::desc plain_md(const Arg& a, const memory::dims& d);      // in a's dtype
 // An activation Arg's layout as oneDNN sees it over its dims d: nchw, or nChw16c for channel blocks.
 memory::desc act_md(const Arg& a, const memory::dims& d);
 

@@ -1,5 +1,6 @@
-// Reductions along dims, and last-dim row ops (argmax, topk, softmax). Accumulation in double:
-// reductions are rarely the bottleneck and the extra precision keeps gradient checks tight.
+// Reductions along dims, and last-dim row ops (argmax, topk, softmax). Accumulation in double, bf16
+// input included (one rounding, on store): reductions are rarely the bottleneck and the extra
+// precision keeps gradient checks tight. softmax is f32/f64 only (autograd computes it in f32).
 #include <omp.h>
 
 #include <algorithm>
@@ -82,7 +83,7 @@ template <class T> bool reduce_all(ReduceOp op, const Arg& x, const Arg& out) {
 
 // x:(...) -> out:(...) with size 1 on reduced dims.
 void reduce(ReduceOp op, const Arg& x, const Arg& out) {
-  dispatch_arith(x.dtype, op_name(op), [&]<class T>() {
+  dispatch_compute(x.dtype, op_name(op), [&]<class T>() {
     if (reduce_all<T>(op, x, out) || reduce_leading<T>(op, x, out)) return;
     Shape red_shape, red_strides, keep_shape, keep_x_strides, keep_out_strides;
     for (int64_t d = 0; d < x.dim(); ++d) {
@@ -140,7 +141,7 @@ void reduce(ReduceOp op, const Arg& x, const Arg& out) {
 
 // x:(M,N) contiguous -> out:(M) i64, first index of the maximum.
 void argmax(const Arg& x, const Arg& out) {
-  dispatch_arith(x.dtype, "argmax", [&]<class T>() {
+  dispatch_compute(x.dtype, "argmax", [&]<class T>() {
     const int64_t M = x.shape[0], N = x.shape[1];
     const T* px = x.ptr<T>();
     int64_t* po = out.ptr<int64_t>();
@@ -157,7 +158,7 @@ void argmax(const Arg& x, const Arg& out) {
 
 // x:(M,N) contiguous -> values, indices:(M,k); ties keep the lower index first.
 void topk(const Arg& x, int64_t k, bool largest, const Arg& values, const Arg& indices) {
-  dispatch_arith(x.dtype, "topk", [&]<class T>() {
+  dispatch_compute(x.dtype, "topk", [&]<class T>() {
     const int64_t M = x.shape[0], N = x.shape[1];
     const T* px = x.ptr<T>();
 #pragma omp parallel for if (M * N >= 32768)
