@@ -23,10 +23,11 @@ struct bf16 {
     return r;
   }
   // float -> bf16, round to nearest, ties to even; NaN stays a (quiet) NaN, overflow rounds to inf.
+  // Branch-free (a select), so loops of conversions vectorise.
   static constexpr uint16_t round(float f) {
     const uint32_t u = std::bit_cast<uint32_t>(f);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return uint16_t((u >> 16) | 0x0040u);
-    return uint16_t((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+    const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16, quiet_nan = (u >> 16) | 0x0040u;
+    return uint16_t((u & 0x7FFFFFFFu) > 0x7F800000u ? quiet_nan : rounded);
   }
   // double -> float rounded to odd (truncate, then set the last bit if inexact): rounding that float
   // to bf16 then equals rounding the double directly, with no double-rounding error on ties.
@@ -40,5 +41,13 @@ struct bf16 {
   }
 };
 static_assert(sizeof(bf16) == 2);
+
+// d = v, rounded once when d is bf16. Kernels store through this: in an OpenMP simd loop, a bf16
+// temporary (d = bf16(v)) keeps GCC from vectorising; writing the bits directly does not.
+template <class T, class V> constexpr void store(T& d, V v) {
+  if constexpr (!std::is_same_v<T, bf16>) d = static_cast<T>(v);
+  else if constexpr (std::is_same_v<V, float> || std::is_same_v<V, bf16>) d.bits = bf16::round(float(v));
+  else d.bits = bf16::round(bf16::narrow(double(v)));  // f64 and integers: no double rounding
+}
 
 }  // namespace cherry

@@ -162,7 +162,7 @@ TEST_CASE("choices: one names table gives to_string, parse, the CLI option and i
 
 TEST_CASE("apps' options: the shared flags and the choices parse into the options, and config.json keeps its strings") {
   std::vector<std::string> args = {"train_resnet", "--conv", "dynamic", "--imp-scorer", "random", "--dataset", "cifar10", "--optimizer",
-                                   "adamw",        "--epochs", "3",     "--device",     "cpu",    "--run-dir", "r"};
+                                   "adamw",        "--epochs", "3",     "--device",     "cpu",    "--run-dir", "r", "--precision", "bf16"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   auto parsed = parse_train_options(int(argv.size()), argv.data());
@@ -178,9 +178,11 @@ TEST_CASE("apps' options: the shared flags and the choices parse into the option
   CHECK(c.at("dataset") == "cifar10");
   CHECK(c.at("imp_scorer") == "random");
   CHECK(c.at("device") == "cpu");
+  CHECK(o.precision == Precision::bf16);
+  CHECK(c.at("precision") == "bf16");
   CHECK(c.at("run_dir") == "r");
   CHECK_FALSE(c.contains("overwrite"));
-  CHECK(c.size() == 52);
+  CHECK(c.size() == 53);
 
   const FinetuneOptions f;
   CHECK(f.batch_size == 32);
@@ -189,7 +191,8 @@ TEST_CASE("apps' options: the shared flags and the choices parse into the option
   const json fc = f.to_json();
   CHECK(fc.at("task") == "rte");
   CHECK(fc.at("ffn") == "dense");
-  CHECK(fc.size() == 40);
+  CHECK(fc.size() == 41);
+  CHECK(fc.at("precision") == "fp32");
 
   std::vector<std::string> bad = {"finetune_bert", "--ffn", "sparse"};
   std::vector<char*> bad_argv;

@@ -19,6 +19,7 @@ nlohmann::json RunFlags::to_json() const {
           {"seed", seed},
           {"threads", threads},
           {"device", to_string(device)},
+          {"precision", to_string(precision)},
           {"max_steps", max_steps},
           {"max_train_samples", max_train_samples},
           {"max_eval_samples", max_eval_samples},
@@ -53,6 +54,9 @@ void add_run_flags(CLI::App& app, RunFlags& f, const std::string& app_name) {
   app.add_option("--init-from", f.init_from, "load model weights (not optimizer state) from a checkpoint or state dict");
   app.add_option("--threads", f.threads, "compute threads (0: OpenMP default)")->check(nonneg)->capture_default_str();
   add_choice(app, "--device", f.device, "cpu or cuda");
+  add_choice(app, "--precision", f.precision,
+             "fp32, or bf16 mixed precision: convolutions and matmuls in bf16 with f32 accumulation, activations stored bf16, "
+             "weights, optimizer state, normalisation statistics, softmax and losses f32; checkpoints stay f32 (CPU only)");
   app.add_option("--max-steps", f.max_steps, "stop after this many optimizer steps (0: no cap)")->check(nonneg)->capture_default_str();
   app.add_flag("--overfit-batch", f.overfit_batch, "train on one fixed batch (a debugging aid: loss should go to ~0)");
   app.add_option("--log-every", f.log_every, "steps between progress lines")->check(pos)->capture_default_str();

@@ -1,5 +1,5 @@
 // The options both apps share with the same meaning (run directory, resume, init-from, eval-only,
-// seed, threads, device, epochs and step caps, batch size, learning rate, weight decay, clipping,
+// seed, threads, device, precision, epochs and step caps, batch size, learning rate, weight decay, clipping,
 // data subsets, logging and checkpoint cadence) and their config.json keys. Each app's options
 // derive from RunFlags with the app's defaults. add_run_flags registers the flags whose help reads
 // the same in both apps; each app registers the others itself (--data, --lr, --weight-decay, --seed,
@@ -21,6 +21,13 @@ constexpr std::array<std::pair<DeviceType, std::string_view>, 2> names_of(Device
   return {{{DeviceType::cpu, "cpu"}, {DeviceType::cuda, "cuda"}}};
 }
 
+// --precision: fp32, or bf16 mixed precision (autograd/autocast.h).
+enum class Precision { fp32, bf16 };
+constexpr std::array<std::pair<Precision, std::string_view>, 2> names_of(Precision) {
+  return {{{Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}}};
+}
+constexpr DType compute_dtype(Precision p) { return p == Precision::bf16 ? DType::bf16 : DType::f32; }
+
 struct RunFlags {
   std::string data{};  // dataset folder ("" = the app's default location)
   int64_t epochs = 1;
@@ -36,6 +43,7 @@ struct RunFlags {
   uint64_t seed = 0;
   int threads = 0;  // 0 = OpenMP default
   DeviceType device = DeviceType::cpu;
+  Precision precision = Precision::fp32;
   int64_t max_steps = 0;          // 0 = no cap (the LR schedule still spans all epochs)
   int64_t max_train_samples = 0;  // 0 = all
   int64_t max_eval_samples = 0;   // 0 = all
@@ -52,7 +60,7 @@ struct RunFlags {
 CLI::Validator number_check(bool allow_zero);
 
 // --epochs, --batch-size, --grad-clip, --run-dir, --overwrite, --resume, --init-from, --threads,
-// --device, --max-steps, --overfit-batch, --log-every, --save-every, --keep-last; `app_name` names
+// --device, --precision, --max-steps, --overfit-batch, --log-every, --save-every, --keep-last; `app_name` names
 // the default run directory in the help.
 void add_run_flags(CLI::App& app, RunFlags& f, const std::string& app_name);
 

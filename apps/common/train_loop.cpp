@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "apps/common/build_info.h"
 #include "apps/common/checkpoint.h"
 #include "apps/common/progress.h"
 #include "apps/common/run_records.h"
@@ -40,7 +41,7 @@ LoopOptions loop_options(const RunFlags& f, std::string app) {
   lo.run_dir = f.run_dir, lo.resume = f.resume, lo.init_from = f.init_from;
   lo.overwrite = f.overwrite, lo.eval_only = f.eval_only, lo.overfit_batch = f.overfit_batch;
   lo.epochs = f.epochs, lo.max_steps = f.max_steps, lo.log_every = f.log_every, lo.save_every = f.save_every;
-  lo.keep_last = f.keep_last, lo.grad_clip = f.grad_clip;
+  lo.keep_last = f.keep_last, lo.grad_clip = f.grad_clip, lo.compute = compute_dtype(f.precision);
   return lo;
 }
 
@@ -63,6 +64,7 @@ void check_finite_weights(const std::map<std::string, Tensor>& weights, const st
 
 TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& schedule, const LoopOptions& o,
                            const nlohmann::json& config) {
+  AutocastGuard precision(o.compute);  // every forward and evaluation below; backward turns it off itself
   Module& model = task.model();
   const int64_t steps_per_epoch = task.steps_per_epoch();
   CHERRY_CHECK(steps_per_epoch > 0, o.app, "the training set is empty");
@@ -117,7 +119,9 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
                 r.unexpected.empty() ? "" : cat(" (ignored ", r.unexpected.size(), " unexpected keys)").c_str());
   }
   task.set_data_position({st.epoch, st.batch_in_epoch});
-  run.write_json("config.json", config);
+  nlohmann::json record = config;  // plus where it ran: performance and bf16 results depend on it
+  record["machine"] = {{"cpu", cpu_model()}, {"onednn_isa", onednn_isa()}};
+  run.write_json("config.json", record);
   task.on_start(run, loaded_checkpoint);
   std::fflush(stdout);
 

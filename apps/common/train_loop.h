@@ -69,6 +69,7 @@ struct LoopOptions {
   double grad_clip = 0;
   std::string unit = "img/s";
   std::string metric_prefix;      // "eval_" writes eval_results.json with Hugging Face's key names
+  DType compute = DType::f32;     // bf16: forward and evaluation under autocast (--precision bf16)
 };
 
 // The loop settings of the flags every app shares (run dir, resume, steps, logging, clipping).

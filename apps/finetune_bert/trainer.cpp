@@ -123,7 +123,7 @@ class BertTask final : public TrainTask {
                 o_.lr, o_.weight_decay, 100 * o_.warmup_ratio, o_.grad_clip, static_cast<long long>(o_.epochs),
                 static_cast<long long>(steps_per_epoch()), static_cast<long long>(o_.batch_size), static_cast<long long>(o_.max_seq_length),
                 o_.no_dropout ? ", dropout off" : "");
-    std::printf("  runtime: %s\n  run dir: %s\n", runtime_.c_str(), run.path().c_str());
+    std::printf("  runtime: %s\n  precision: %s\n  run dir: %s\n", runtime_.c_str(), precision_.c_str(), run.path().c_str());
     imp_done_ = from_checkpoint && loaded_partitioned();
     write_model_summary(run);
   }
@@ -155,7 +155,7 @@ class BertTask final : public TrainTask {
                 run.file(cat("predict_results_", info_.name, ".txt")).c_str());
   }
 
-  std::string runtime_;
+  std::string runtime_, precision_;
 
  private:
   void load_data() {
@@ -363,13 +363,14 @@ class BertTask final : public TrainTask {
 }  // namespace
 
 TrainResult run_finetune_bert(const FinetuneOptions& o) {
-  const std::string runtime = setup_runtime(o.threads);
+  const std::string runtime = setup_runtime(o.threads), precision = precision_info(o.precision, o.device);
   CHERRY_CHECK(o.device == DeviceType::cpu || backend_available(DeviceType::cuda), "finetune_bert", "--device cuda: no usable CUDA backend (",
                backend_info(DeviceType::cuda), "); use --device cpu");
   CHERRY_CHECK(fs::exists(o.model + "/config.json"), "finetune_bert", "no BERT model in '", o.model,
                "' (config.json missing): run `python3 scripts/fetch_bert.py` or pass --model DIR (a Hugging Face BERT folder)");
   BertTask task(o);
   task.runtime_ = o.device == DeviceType::cpu ? runtime : cat(runtime, "; ", backend_info(DeviceType::cuda));
+  task.precision_ = precision;
   auto groups = decay_groups(task.model().named_parameters(), o.weight_decay, true);
   AdamW optim(groups, AdamWOptions{o.lr});
   const int64_t steps = o.epochs * task.steps_per_epoch();

@@ -177,7 +177,7 @@ class ResNetTask final : public TrainTask {
     std::printf("  optimizer: %s lr %g wd %g  schedule: %s  epochs %lld x %lld steps, batch %lld\n", to_string(o_.optimizer).c_str(), o_.lr,
                 o_.weight_decay, to_string(o_.schedule).c_str(), static_cast<long long>(o_.epochs), static_cast<long long>(steps_per_epoch()),
                 static_cast<long long>(o_.batch_size));
-    std::printf("  runtime: %s\n  run dir: %s\n", runtime_.c_str(), run.path().c_str());
+    std::printf("  runtime: %s\n  precision: %s\n  run dir: %s\n", runtime_.c_str(), precision_.c_str(), run.path().c_str());
     std::fflush(stdout);
     // docs/PADNET.md §4: IMP once, before training, on the freshly initialised (or --init-from) network.
     if (o_.conv == ConvKind::pad && !o_.eval_only && !from_checkpoint && o_.imp.iters > 0 && o_.imp.kappa < 1.0)
@@ -221,7 +221,7 @@ class ResNetTask final : public TrainTask {
                 r["check_images"].get<long long>());
   }
 
-  std::string runtime_;
+  std::string runtime_, precision_;
 
  private:
   const TrainOptions& o_;
@@ -235,7 +235,7 @@ class ResNetTask final : public TrainTask {
 }  // namespace
 
 TrainResult run_train_resnet(const TrainOptions& o) {
-  const std::string runtime = setup_runtime(o.threads);
+  const std::string runtime = setup_runtime(o.threads), precision = precision_info(o.precision, o.device);
   CHERRY_CHECK(o.device == DeviceType::cpu || backend_available(DeviceType::cuda), "train_resnet", "--device cuda: no usable CUDA backend (",
                backend_info(DeviceType::cuda), "); use --device cpu");
   CHERRY_CHECK(!o.eval_only || !o.init_from.empty() || !o.resume.empty(), "train_resnet",
@@ -243,6 +243,7 @@ TrainResult run_train_resnet(const TrainOptions& o) {
   manual_seed(o.seed);
   ResNetTask task(o, make_data(o));
   task.runtime_ = o.device == DeviceType::cpu ? runtime : cat(runtime, "; ", backend_info(DeviceType::cuda));
+  task.precision_ = precision;
   auto optim = make_optimizer(o, task.model());
   auto schedule = make_schedule(o, task.steps_per_epoch());
   return run_train_loop(task, *optim, *schedule, loop_options(o, "train_resnet"), o.to_json());

@@ -11,7 +11,8 @@ namespace cherry::cpu {
 
 void fill(const Arg& out, double value) {
   dispatch_storage(out.dtype, [&]<class T>() {
-    const T v = static_cast<T>(value);
+    T v;
+    store(v, value);
     StridedLoop<1> loop(out.shape, {&out.strides});
     T* o = out.ptr<T>();
     loop.run([&](auto base, int64_t n, auto st) {
@@ -34,16 +35,17 @@ void copy(const Arg& src, const Arg& dst) {
         D* dp = d + base[0];
         const S* sp = s + base[1];
         if (st[0] == 1 && st[1] == 1)
-          for (int64_t i = 0; i < n; ++i) dp[i] = static_cast<D>(sp[i]);
+          for (int64_t i = 0; i < n; ++i) store(dp[i], compute_t<S>(sp[i]));
         else
-          for (int64_t i = 0; i < n; ++i) dp[i * st[0]] = static_cast<D>(sp[i * st[1]]);
+          for (int64_t i = 0; i < n; ++i) store(dp[i * st[0]], compute_t<S>(sp[i * st[1]]));
       });
     });
   });
 }
 
 namespace {
-// Applies f elementwise over (out, a[, b]) with fast paths for unit and zero inner strides.
+// Applies f elementwise over (out, a[, b]) with fast paths for unit and zero inner strides; f
+// returns the value to store (rounded once by store()).
 template <class TO, class TA, class F> void map1(const Arg& x, const Arg& out, F f) {
   StridedLoop<2> loop(out.shape, {&out.strides, &x.strides});
   TO* o = out.ptr<TO>();
@@ -53,9 +55,9 @@ template <class TO, class TA, class F> void map1(const Arg& x, const Arg& out, F
     const TA* ap = a + base[1];
     if (st[0] == 1 && st[1] == 1) {
 #pragma omp simd
-      for (int64_t i = 0; i < n; ++i) op[i] = f(ap[i]);
+      for (int64_t i = 0; i < n; ++i) store(op[i], f(ap[i]));
     } else {
-      for (int64_t i = 0; i < n; ++i) op[i * st[0]] = f(ap[i * st[1]]);
+      for (int64_t i = 0; i < n; ++i) store(op[i * st[0]], f(ap[i * st[1]]));
     }
   });
 }
@@ -71,17 +73,17 @@ template <class TO, class TA, class F> void map2(const Arg& a, const Arg& b, con
     const TA* bp = pb + base[2];
     if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
 #pragma omp simd
-      for (int64_t i = 0; i < n; ++i) op[i] = f(ap[i], bp[i]);
+      for (int64_t i = 0; i < n; ++i) store(op[i], f(ap[i], bp[i]));
     } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
       const TA bv = *bp;
 #pragma omp simd
-      for (int64_t i = 0; i < n; ++i) op[i] = f(ap[i], bv);
+      for (int64_t i = 0; i < n; ++i) store(op[i], f(ap[i], bv));
     } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
       const TA av = *ap;
 #pragma omp simd
-      for (int64_t i = 0; i < n; ++i) op[i] = f(av, bp[i]);
+      for (int64_t i = 0; i < n; ++i) store(op[i], f(av, bp[i]));
     } else {
-      for (int64_t i = 0; i < n; ++i) op[i * st[0]] = f(ap[i * st[1]], bp[i * st[2]]);
+      for (int64_t i = 0; i < n; ++i) store(op[i * st[0]], f(ap[i * st[1]], bp[i * st[2]]));
     }
   });
 }
@@ -91,7 +93,7 @@ template <class TO, class TA, class F> void map2(const Arg& a, const Arg& b, con
 void unary(UnaryOp op, const Arg& x, const Arg& out) {
   dispatch_compute(x.dtype, op_name(op), [&]<class T>() {
     using C = compute_t<T>;
-    with_unary_op(op, [&]<UnaryOp Op>() { map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return T(math::unary<Op>(C(v))); }); });
+    with_unary_op(op, [&]<UnaryOp Op>() { map1<T, T>(x, out, [](T v) CHERRY_SCALAR_LAMBDA { return math::unary<Op>(C(v)); }); });
   });
 }
 
@@ -107,7 +109,7 @@ void binary(BinaryOp op, const Arg& a, const Arg& b, const Arg& out) {
   }
   dispatch_compute(a.dtype, op_name(op), [&]<class T>() {
     using C = compute_t<T>;
-    with_arith_op(op, [&]<BinaryOp Op>() { map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return T(math::binary<Op>(C(x), C(y))); }); });
+    with_arith_op(op, [&]<BinaryOp Op>() { map2<T, T>(a, b, out, [](T x, T y) CHERRY_SCALAR_LAMBDA { return math::binary<Op>(C(x), C(y)); }); });
   });
 }
 

@@ -119,7 +119,7 @@ void batch_norm_forward_blocked(const Arg& x, const T* pw, const T* pb, const Ar
     X* q = y.ptr<X>() + r * S * I;
     for (int64_t j = 0; j < S; ++j)
 #pragma omp simd
-      for (int64_t i = 0; i < I; ++i) q[j * I + i] = X(T(p[j * I + i]) * sc[i] + sh[i]);
+      for (int64_t i = 0; i < I; ++i) store(q[j * I + i], T(p[j * I + i]) * sc[i] + sh[i]);
   });
 }
 
@@ -153,7 +153,7 @@ void batch_norm_backward_blocked(const Arg& gy, const Arg& x, const T* pw, const
     X* o = gx.ptr<X>() + r * S * I;
     for (int64_t j = 0; j < S; ++j)
 #pragma omp simd
-      for (int64_t i = 0; i < I; ++i) o[j * I + i] = X(ak[i] * T(g[j * I + i]) + k1[i] * T(p[j * I + i]) + k0[i]);
+      for (int64_t i = 0; i < I; ++i) store(o[j * I + i], ak[i] * T(g[j * I + i]) + k1[i] * T(p[j * I + i]) + k0[i]);
   });
 }
 }  // namespace
@@ -200,7 +200,7 @@ void batch_norm_forward(const Arg& x, const Arg& w, const Arg& b, const Arg& run
         const X* p = px + (n * C + c) * S;
         X* q = py + (n * C + c) * S;
 #pragma omp simd
-        for (int64_t i = 0; i < S; ++i) q[i] = X(T(p[i]) * scale + shift);
+        for (int64_t i = 0; i < S; ++i) store(q[i], T(p[i]) * scale + shift);
       }
     }
   });
@@ -236,7 +236,7 @@ void batch_norm_backward(const Arg& gy, const Arg& x, const Arg& w, const Arg& m
         const X* g = pg + (n * C + c) * S;
         X* o = gx.ptr<X>() + (n * C + c) * S;
 #pragma omp simd
-        for (int64_t i = 0; i < S; ++i) o[i] = X(a * T(g[i]) + b1 * T(p[i]) + b0);
+        for (int64_t i = 0; i < S; ++i) store(o[i], a * T(g[i]) + b1 * T(p[i]) + b0);
       }
     }
   });
