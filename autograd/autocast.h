@@ -17,6 +17,10 @@ DType autocast_dtype();                // f32 when autocast is off
 bool autocasts(const Tensor& t);       // autocast is on and t is an f32 activation to cast
 Tensor autocast(const Tensor& t);      // t in the autocast dtype when autocasts(t), else t
 
+// The dtype that parameters, statistics and routing (DY-Conv attention, kernel mixing, MoE gates)
+// use next to activations of dtype t: f32 for bf16, else t.
+constexpr DType master_dtype(DType t) { return t == DType::bf16 ? DType::f32 : t; }
+
 class AutocastGuard {
  public:
   explicit AutocastGuard(DType compute);  // f32 turns autocast off (e.g. routing that stays f32)

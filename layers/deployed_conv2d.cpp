@@ -17,10 +17,14 @@ DeployedConv2d::DeployedConv2d(const DynamicConv2d& t)
 
 Tensor DeployedConv2d::forward(const Tensor& x) {
   const int64_t B = x.size(0), N = folded_.static_dense.numel();
-  Tensor pi = attention_->forward(x, temperature_.to(x.dtype()));
-  Tensor w = index_add(folded_.static_dense.reshape({1, N}).expand({B, N}).contiguous(), 1, folded_.index, matmul(pi, folded_.values));
+  Tensor pi = attention_->forward(x, temperature_.to(master_dtype(x.dtype())));
+  Tensor w;
+  {
+    AutocastGuard mixing(DType::f32);  // the kernels are mixed in f32; conv2d casts them once
+    w = index_add(folded_.static_dense.reshape({1, N}).expand({B, N}).contiguous(), 1, folded_.index, matmul(pi, folded_.values));
+  }
   Tensor y = per_sample_conv2d(x, w, conv_);
-  if (bias_.defined()) y = y + per_channel(matmul(pi, bias_), y);
+  if (bias_.defined()) y = y + per_channel(mixed_bias(pi, bias_, y.dtype()), y);
   return y;
 }
 

@@ -16,7 +16,9 @@ KernelAttention::KernelAttention(int64_t in_channels, int64_t kernels, int64_t r
   fc2->bias.set_data(zeros(fc2->bias.shape()));
 }
 
+// In f32 with bf16 activations (channel_means returns f32 means): the attention is routing.
 Tensor KernelAttention::forward(const Tensor& x, const Tensor& temperature) {
+  AutocastGuard routing(DType::f32);
   Tensor s = channel_means(x);  // global average pool: [B, C_in]
   Tensor z = fc2->forward(relu(fc1->forward(s)));
   return softmax(z / temperature, 1);
@@ -56,11 +58,16 @@ void DynamicConv2d::set_impl(DynamicConvImpl impl) {
 Tensor DynamicConv2d::forward(const Tensor& x) {
   CHERRY_CHECK(x.dim() == 4 && x.size(1) == conv_.in_channels, "DynamicConv2d",
                "expected input [B, ", conv_.in_channels, ", H, W], got ", shape_str(x.shape()));
-  Tensor pi = attention->forward(x, temperature.to(x.dtype()));
+  Tensor pi = attention->forward(x, temperature.to(master_dtype(x.dtype())));
   last_attention_ = pi.detach();
   Tensor y = impl_ == DynamicConvImpl::kmix ? forward_kmix(x, pi) : forward_grouped(x, pi);
-  if (bias.defined()) y = y + per_channel(matmul(pi, bias), y);
+  if (bias.defined()) y = y + per_channel(mixed_bias(pi, bias, y.dtype()), y);
   return y;
+}
+
+Tensor mixed_bias(const Tensor& pi, const Tensor& bias, DType out) {
+  AutocastGuard mixing(DType::f32);
+  return matmul(pi, bias).to(out);
 }
 
 // In channel blocks too the samples' channels are consecutive blocks: x is one (1, B*C, H, W) image.

@@ -32,6 +32,8 @@ struct DynamicConvOptions {
 // y_b = conv(x_b, W_b) for every sample as one conv with groups = B*g over a [1, B*C, H, W] view;
 // w holds the B per-sample kernels, [B, N]. Shared by DynamicConv2d and its deployed form.
 Tensor per_sample_conv2d(const Tensor& x, const Tensor& w, const Conv2dOptions& conv);
+// The per-sample bias pi @ bias:(B, O), mixed in f32 (no autocast) and returned in dtype out.
+Tensor mixed_bias(const Tensor& pi, const Tensor& bias, DType out);
 
 // pi = softmax((W_a2 relu(W_a1 avgpool(x)) + b_a2) / tau): [B, C_in, H, W] -> [B, K].
 class KernelAttention : public Module {
