@@ -171,9 +171,9 @@ Tensor mixed_conv2d(const Tensor& x_in, const Tensor& mix_in, const Tensor& f_in
   if (autocasts(x_in)) return mixed_conv2d(autocast(x_in), mix_in, f_in, p);
   if (x_in.is_channel_blocks() && (!has_channel_blocks(x_in) || !find_custom_kernel<MixedConv2dKernel>(be(x_in), x_in.dtype())))
     return via_strided(x_in, [&](const Tensor& x) { return mixed_conv2d(x, mix_in, f_in, p); });
-  check_param(x_in, mix_in, "mixed_conv2d");
-  check_param(x_in, f_in, "mixed_conv2d");
   check_same(mix_in, f_in, "mixed_conv2d");
+  CHERRY_CHECK(mix_in.dtype() == master_dtype(x_in.dtype()) && x_in.device() == mix_in.device(), "mixed_conv2d", "mix ",
+               mix_in.describe(), " for input ", x_in.describe(), " (expected ", dtype_name(master_dtype(x_in.dtype())), ")");
   check_dim(mix_in, 2, "mixed_conv2d", "mix");
   check_dim(f_in, 5, "mixed_conv2d", "factors");
   const Shape ws(f_in.shape().begin() + 1, f_in.shape().end());
@@ -307,9 +307,12 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   return y;
 }
 
-// Computes in f32 (a bf16 input is cast up first).
-Tensor layer_norm(const Tensor& x_bf, const Tensor& weight, const Tensor& bias, double eps) {
-  const Tensor x_in = upcast_bf16(x_bf);
+// Computes in f32 (bf16 input and parameters are cast up first).
+Tensor layer_norm(const Tensor& x_bf, const Tensor& weight_bf, const Tensor& bias_bf, double eps) {
+  const Tensor x_in = upcast_bf16(x_bf), weight = weight_bf.defined() ? upcast_bf16(weight_bf) : weight_bf,
+               bias = bias_bf.defined() ? upcast_bf16(bias_bf) : bias_bf;
+  for (const Tensor* t : {&weight, &bias})
+    if (t->defined()) check_same(x_in, *t, "layer_norm");
   check_floating(x_in, "layer_norm");
   CHERRY_CHECK(x_in.dim() >= 1, "layer_norm", "input must be at least 1-D");
   const int64_t N = x_in.size(-1), M = x_in.numel() / std::max<int64_t>(N, 1);

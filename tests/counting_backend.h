@@ -16,6 +16,7 @@ class CountingBackend final : public Backend {
   explicit CountingBackend(Backend& inner) : inner_(inner), mixed_(*this) {}
   std::map<std::string, int> calls;
   std::map<std::string, int> block_calls;  // the calls whose activation (first Arg) is in channel blocks
+  std::map<std::string, int> bf16_calls;   // the calls whose activation is bf16
 
   // Every kernel of the op table, then the custom kernels this decorator counts ("name.method").
   static std::vector<std::string> op_methods() {
@@ -53,7 +54,9 @@ class CountingBackend final : public Backend {
     else if constexpr (sizeof...(A) > 0) return first_arg(rest...);
     else return nullptr;
   }
-  void count(const char* name, const Arg* x) { ++calls[name], block_calls[name] += x && x->blocked(); }
+  void count(const char* name, const Arg* x) {
+    ++calls[name], block_calls[name] += x && x->blocked(), bf16_calls[name] += x && x->dtype == DType::bf16;
+  }
 
   struct CountingMixed final : MixedConv2dKernel {
     explicit CountingMixed(CountingBackend& o) : owner(o) {}

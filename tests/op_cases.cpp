@@ -138,14 +138,15 @@ std::vector<OpCase> op_cases() {
   c.push_back({"adaptive_avg_pool2d_2", {N({2, 3, 4, 6})}, [](const V& x) { return adaptive_avg_pool2d(x[0], 2, 3); }});
   c.push_back({"batch_norm_train", {N({4, 3, 3, 2}), P({3}), N({3})},
                [](const V& x) {
-                 Tensor rm = zeros({3}, x[0].dtype(), x[0].device()), rv = ones({3}, x[0].dtype(), x[0].device());
+                 const DType st = master_dtype(x[0].dtype());
+                 Tensor rm = zeros({3}, st, x[0].device()), rv = ones({3}, st, x[0].device());
                  return batch_norm(x[0], x[1], x[2], rm, rv, true, 0.1, 1e-5);
                }});
   c.push_back({"batch_norm_train_2d_noaffine", {N({6, 4})}, [](const V& x) { return batch_norm(x[0], {}, {}, {}, {}, true); }});
   c.push_back({"batch_norm_eval", {N({4, 3, 2, 2}), P({3}), N({3})},
                [](const V& x) {
-                 Tensor rm = from_vector<double>({0.3, -0.2, 0.1}, {3}, x[0].device()).to(x[0].dtype());
-                 Tensor rv = from_vector<double>({1.7, 0.6, 1.1}, {3}, x[0].device()).to(x[0].dtype());
+                 Tensor rm = from_vector<double>({0.3, -0.2, 0.1}, {3}, x[0].device()).to(master_dtype(x[0].dtype()));
+                 Tensor rv = from_vector<double>({1.7, 0.6, 1.1}, {3}, x[0].device()).to(master_dtype(x[0].dtype()));
                  return batch_norm(x[0], x[1], x[2], rm, rv, false);
                }});
   // Channel blocks (MemoryFormat::channel_blocks): the CPU's native kernels against the reference
@@ -162,12 +163,14 @@ std::vector<OpCase> op_cases() {
                [](const V& x) { return from_channel_blocks(mixed_conv2d(to_channel_blocks(x[0]), x[1], x[2], conv(1, 1, 1, 1))); }});
   c.push_back({"batch_norm_train_channel_blocks", {N({4, 32, 3, 2}), P({32}), N({32})},
                [](const V& x) {
-                 Tensor rm = zeros({32}, x[0].dtype(), x[0].device()), rv = ones({32}, x[0].dtype(), x[0].device());
+                 const DType st = master_dtype(x[0].dtype());
+                 Tensor rm = zeros({32}, st, x[0].device()), rv = ones({32}, st, x[0].device());
                  return from_channel_blocks(batch_norm(to_channel_blocks(x[0]), x[1], x[2], rm, rv, true, 0.1, 1e-5));
                }});
   c.push_back({"batch_norm_eval_channel_blocks", {N({2, 16, 2, 3}), P({16}), N({16})},
                [](const V& x) {
-                 Tensor rm = full({16}, 0.2, x[0].dtype(), x[0].device()), rv = full({16}, 1.3, x[0].dtype(), x[0].device());
+                 const DType st = master_dtype(x[0].dtype());
+                 Tensor rm = full({16}, 0.2, st, x[0].device()), rv = full({16}, 1.3, st, x[0].device());
                  return from_channel_blocks(batch_norm(to_channel_blocks(x[0]), x[1], x[2], rm, rv, false, 0.1, 1e-5));
                }});
   c.push_back({"batch_norm_train_5d_volumetric", {N({2, 3, 2, 3, 16}), P({3}), N({3})},
@@ -225,6 +228,12 @@ std::vector<OpCase> op_cases() {
   c.push_back({"adamw_step", {N({3, 5}), N({3, 5}), N({3, 5})}, [](const V& x) { return adamw_two_steps(x, 1e-3, 0.01); }, false});
   c.push_back({"adamw_step_high_beta1", {N({2, 6}), N({2, 6}), N({2, 6})}, [](const V& x) { return adamw_two_steps(x, 0.1, 0.0, 0.3); },
                false});
+  // bf16 runs: batch norm's parameters and DY-Conv's mix and factors stay f32; no bf16 optimizer.
+  for (OpCase& k : c) {
+    if (k.name.starts_with("batch_norm") && k.inputs.size() == 3) k.f32_inputs = {1, 2};
+    if (k.name.starts_with("mixed_conv2d")) k.f32_inputs = {1, 2};
+    if (k.name.starts_with("sgd_step") || k.name.starts_with("adamw_step")) k.bf16 = false;
+  }
   return c;
 }
 

@@ -3,6 +3,7 @@
 // (3) on the CUDA backend against the reference, in float32 and float64, where a CUDA device
 // exists (reported as skipped otherwise). It then fails if any backend kernel or any
 // differentiable op went unexercised.
+#include <algorithm>
 #include <set>
 
 #include "autograd/gradcheck.h"
@@ -55,7 +56,10 @@ void collect_names(const Tensor& t, std::set<std::string>& names);
 // On another device the leaves stay on the CPU and the op sees them moved (to_device), so the
 // gradients come back through to_device's backward; y comes back to the CPU. names: the graph's
 // node names, when wanted.
-Run run_case(const OpCase& c, const std::vector<Tensor>& inputs, Device device = kCPU, std::set<std::string>* names = nullptr) {
+// bf16_weights: the backward's random weights R are rounded to bf16 values (the bf16 run and its
+// f32 reference then weight the output identically).
+Run run_case(const OpCase& c, const std::vector<Tensor>& inputs, Device device = kCPU, std::set<std::string>* names = nullptr,
+             bool bf16_weights = false) {
   std::vector<Tensor> xs, args;
   for (const auto& t : inputs) {
     Tensor x = t.detach();
@@ -68,7 +72,9 @@ Run run_case(const OpCase& c, const std::vector<Tensor>& inputs, Device device =
   if (names) collect_names(r.y, *names);
   if (c.differentiable && r.y.requires_grad()) {
     Generator g(99);
-    sum(r.y * randn(r.y.shape(), r.y.dtype(), r.y.device(), g)).backward();
+    Tensor R = randn(r.y.shape(), bf16_weights ? DType::f32 : r.y.dtype(), r.y.device(), g);
+    if (bf16_weights) R = R.to(DType::bf16).to(r.y.dtype());
+    sum(r.y * R).backward();
     for (const auto& x : xs) r.grads.push_back(x.requires_grad() ? x.grad() : Tensor());
   }
   r.y = r.y.detach().to(kCPU);
@@ -125,6 +131,67 @@ TEST_CASE("op harness: CPU backend matches the reference backend, forward and ba
       CAPTURE(m);
       CHECK_MESSAGE(counting.block_calls[m] > 0, "channel-blocks kernel never exercised by the op harness: ", m);
     }
+}
+
+// The bf16 rule, once. Inputs are values bf16 represents exactly (the f32 reference gets the same
+// numbers), so a bf16 result differs from the f32 one only by roundings to bf16 on its path, each
+// at most u = 2^-8 relative (round to nearest, 8 significant bits):
+//  - the value itself: an operand converted, a stored intermediate, the output, the gradient
+//    flowing back; at most 4 on any path here: 4u |ref|;
+//  - a sum of n rounded terms (convolution, matmul, reductions) adds the terms' rounding errors,
+//    which cancel like a random walk: their spread is about u times the result's rms (per rounding
+//    stage, u/sqrt(3) each, up to 3 stages), so 8u rms(ref) is 8 standard deviations.
+//   |bf16 - ref| <= 4u |ref| + 8u rms(ref)
+constexpr double kBf16Unit = 1.0 / 256, kPathRoundings = 4, kSumDeviations = 8;
+
+void check_bf16(const Tensor& got, const Tensor& ref) {
+  const Tensor r = ref.to(DType::f64), gd = got.to(DType::f64);
+  const double rms = r.numel() ? std::sqrt(mean(r * r).item<double>()) : 0.0;
+  CHECK_CLOSE(gd, r, kPathRoundings * kBf16Unit, kSumDeviations * kBf16Unit * rms);
+}
+
+TEST_CASE("op harness: every op's bf16 path against the f32 reference (the bf16 rule)") {
+  CountingBackend counting(cpu_backend());
+  for (const auto& c : op_cases()) {
+    if (!c.bf16) continue;
+    CAPTURE(c.name);
+    std::vector<Tensor> exact = make_inputs(c, DType::f32), half;
+    for (size_t i = 0; i < exact.size(); ++i) {
+      if (!is_floating(exact[i].dtype())) {
+        half.push_back(exact[i]);
+        continue;
+      }
+      const bool keep_f32 = std::find(c.f32_inputs.begin(), c.f32_inputs.end(), i) != c.f32_inputs.end();
+      exact[i] = exact[i].to(DType::bf16).to(DType::f32);  // bf16 values: the same numbers on both sides
+      half.push_back(keep_f32 ? exact[i] : exact[i].to(DType::bf16));
+    }
+    Run bf;
+    {
+      ScopedBackendOverride use(DeviceType::cpu, &counting);
+      AutocastGuard mixed(DType::bf16);
+      bf = run_case(c, half, kCPU, nullptr, true);
+    }
+    Run ref;
+    {
+      ScopedBackendOverride use(DeviceType::cpu, &reference_backend());
+      ref = run_case(c, exact, kCPU, nullptr, true);
+    }
+    check_bf16(bf.y, ref.y);
+    REQUIRE(bf.grads.size() == ref.grads.size());
+    for (size_t i = 0; i < bf.grads.size(); ++i) {
+      CAPTURE(i);
+      REQUIRE(bf.grads[i].defined() == ref.grads[i].defined());
+      if (bf.grads[i].defined()) {
+        CHECK(bf.grads[i].dtype() == half[i].dtype());  // a gradient has its tensor's dtype
+        check_bf16(bf.grads[i], ref.grads[i]);
+      }
+    }
+  }
+  for (std::string m : {"conv2d_forward", "conv2d_backward", "mixed_conv2d.forward", "mixed_conv2d.backward", "batch_norm_forward",
+                        "batch_norm_backward", "matmul", "unary", "binary", "copy", "reduce"}) {
+    CAPTURE(m);
+    CHECK_MESSAGE(counting.bf16_calls[m] > 0, "bf16 kernel never exercised by the bf16 harness: ", m);
+  }
 }
 
 // The CUDA run: every case in float32 (the case's tolerances) and float64 (tight), each op's
