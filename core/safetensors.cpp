@@ -37,13 +37,13 @@ struct DtypeName {
   DType dtype;
 };
 constexpr DtypeName kSupported[] = {
-    {"F32", DType::f32}, {"F64", DType::f64}, {"I64", DType::i64}, {"U8", DType::u8}, {"BOOL", DType::boolean}};
+    {"F32", DType::f32}, {"F64", DType::f64}, {"BF16", DType::bf16}, {"I64", DType::i64}, {"U8", DType::u8}, {"BOOL", DType::boolean}};
 struct WidenedName {
   const char* name;
   StoredAs stored;
 };
-// 16-bit floats read as f32 (2 bytes each in the file).
-constexpr WidenedName kWidened[] = {{"F16", StoredAs::f16}, {"BF16", StoredAs::bf16}};
+// F16 (no tensor type of ours) reads as f32 (2 bytes each in the file).
+constexpr WidenedName kWidened[] = {{"F16", StoredAs::f16}};
 // Valid safetensors dtypes Cherry has no tensor type for: named so the error can say "unsupported"
 // rather than "unknown", which points the user at converting the file instead of at corruption.
 constexpr const char* kKnownUnsupported[] = {"I8",      "I16",     "U16",     "I32", "U32",     "U64",    "C64",
@@ -67,7 +67,6 @@ float half_to_float(uint16_t h) {
   }
   return std::bit_cast<float>(bits);
 }
-float bfloat_to_float(uint16_t b) { return std::bit_cast<float>(uint32_t(b) << 16); }
 
 size_t stored_size(const SafeTensorEntry& e) { return e.stored == StoredAs::same ? dtype_size(e.dtype) : 2; }
 const char* stored_name(const SafeTensorEntry& e) {
@@ -107,7 +106,7 @@ void parse_dtype(const json& v, const std::string& file, SafeTensorEntry& e) {
     }
   for (const char* u : kKnownUnsupported)
     CHERRY_CHECK(s != u, kReadOp, file, ": tensor ", quote_name(e.name), " has dtype ", s,
-                 ", which cherry does not support (supported: F32, F64, I64, U8, BOOL; F16, BF16 read as F32); convert the file first");
+                 ", which cherry does not support (supported: F32, F64, BF16, I64, U8, BOOL; F16 read as F32); convert the file first");
   CHERRY_CHECK(false, kReadOp, file, ": tensor ", quote_name(e.name), " has unknown dtype ", describe_json(v));
 }
 
@@ -353,7 +352,7 @@ Tensor SafeTensorsFile::get(const std::string& name) const {
     for (size_t i = 0; i < n; ++i) {
       uint16_t h;
       std::memcpy(&h, src + 2 * i, 2);  // no alignment assumed
-      dst[i] = e.stored == StoredAs::f16 ? half_to_float(h) : bfloat_to_float(h);
+      dst[i] = half_to_float(h);
     }
     return t;
   }

@@ -2,9 +2,9 @@
 // length, a JSON header, then one flat data buffer). Reading memory-maps the file and validates the
 // whole header up front, because weight files are untrusted input: any defect is a cherry::Error
 // naming the file, never undefined behaviour. Loaded tensors view the mapping (zero copy).
-// F16 and BF16 tensors (common in published checkpoints) are widened to f32 by get(), as a copy.
-// Not for: other dtypes Cherry lacks (I32, F8, ...), which are refused on open; lazy/partial headers;
-// writing F16/BF16.
+// BF16 tensors read and write as bf16; F16 (common in published checkpoints) is widened to f32 by
+// get(), as a copy. Not for: other dtypes Cherry lacks (I32, F8, ...), which are refused on open;
+// lazy/partial headers; writing F16.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -22,9 +22,9 @@ namespace cherry {
 // Headers above this are refused before any parsing (upstream safetensors uses the same cap).
 constexpr size_t kSafetensorsMaxHeader = 100'000'000;
 
-// How a tensor's bytes are stored when that differs from its Cherry dtype: 16-bit floats that get()
-// widens to f32.
-enum class StoredAs : uint8_t { same, f16, bf16 };
+// How a tensor's bytes are stored when that differs from its Cherry dtype: F16, which get() widens
+// to f32.
+enum class StoredAs : uint8_t { same, f16 };
 
 struct SafeTensorEntry {
   std::string name;
@@ -49,7 +49,7 @@ class SafeTensorsFile {
   bool contains(const std::string& name) const { return index_.count(name) != 0; }
   const SafeTensorEntry& entry(const std::string& name) const;
   // A CPU tensor viewing the data (zero copy; keeps the buffer alive). Copies instead when the bytes
-  // are not aligned for the dtype, since kernels assume aligned pointers, and when F16/BF16 are widened.
+  // are not aligned for the dtype, since kernels assume aligned pointers, and when F16 is widened.
   Tensor get(const std::string& name) const;
   std::map<std::string, Tensor> load_all() const;
   const std::string& path() const { return path_; }

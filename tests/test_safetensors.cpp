@@ -329,7 +329,7 @@ TEST_CASE("safetensors: from_buffer parses memory without a file") {
         std::string::npos);
 }
 
-TEST_CASE("safetensors: F16 and BF16 tensors are widened to f32 exactly (normals, subnormals, zeros, inf, NaN)") {
+TEST_CASE("safetensors: F16 is widened to f32 exactly, BF16 reads as bf16 (normals, subnormals, zeros, inf, NaN)") {
   TempDir dir;
   const std::string path = dir.file("half.safetensors");
   auto u16 = [](std::initializer_list<uint16_t> v) {
@@ -357,9 +357,30 @@ TEST_CASE("safetensors: F16 and BF16 tensors are widened to f32 exactly (normals
   CHECK((v[5] == 0.0f && std::signbit(v[5])));
   CHECK(std::isinf(v[6]));
   CHECK(std::isnan(v[7]));
-  auto b = f.get("b").to_vector<float>();
+  CHECK(f.entry("b").dtype == DType::bf16);
+  CHECK(f.get("b").dtype() == DType::bf16);
+  auto b = f.get("b").to(DType::f32).to_vector<float>();
   CHECK(b[0] == 1.0f);
   CHECK(b[1] == -5.0f);
   CHECK(b[2] == std::bit_cast<float>(uint32_t(0x7F610000)));
   CHECK(b[3] == std::ldexp(1.0f, -133));
+}
+
+TEST_CASE("safetensors: a bf16 tensor written and read back keeps its bits and its BF16 dtype name") {
+  TempDir dir;
+  const std::string path = dir.file("bf16.safetensors");
+  const std::vector<uint16_t> bits = {0x3F80, 0xC0A0, 0x7F61, 0x0001, 0x8000, 0x7F80, 0xFF80, 0x7FC0};
+  Tensor t = empty({2, 4}, DType::bf16);
+  std::memcpy(t.raw_data(), bits.data(), bits.size() * 2);
+  save_safetensors(path, {{"w", t}});
+  auto f = SafeTensorsFile::open(path);
+  CHECK(f.entry("w").dtype == DType::bf16);
+  Tensor back = f.get("w");
+  REQUIRE(back.dtype() == DType::bf16);
+  std::vector<uint16_t> got(8);
+  std::memcpy(got.data(), back.contiguous().raw_data(), 16);
+  CHECK(got == bits);
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  CHECK(bytes.find("\"dtype\":\"BF16\"") != std::string::npos);
 }

@@ -2,6 +2,9 @@
 // printing and error messages.
 #include <omp.h>
 
+#include <cmath>
+#include <limits>
+
 #include "autograd/ops.h"
 #include "backends/allocator.h"
 #include "core/broadcast.h"
@@ -180,6 +183,33 @@ TEST_CASE("in-place ops bump the storage version") {
   CHECK(t.to_vector<float>() == std::vector<float>{2, 2, 2});
   t.mul_(0.5).fill_(7);
   CHECK(t.to_vector<float>() == std::vector<float>{7, 7, 7});
+}
+
+TEST_CASE("bf16: round to nearest even from f32 and f64 (no double rounding), exact widening, NaN, overflow, printing") {
+  auto bits = [](auto v) { return bf16(v).bits; };
+  CHECK(bits(1.0f) == 0x3F80);
+  CHECK(bits(1.0f + std::ldexp(1.0f, -8)) == 0x3F80);                            // a tie: to the even 1.0
+  CHECK(bits(1.0f + 3 * std::ldexp(1.0f, -8)) == 0x3F82);                        // a tie: to the even 1 + 2^-6
+  CHECK(bits(1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20)) == 0x3F81);    // above the tie: up
+  CHECK(bits(1.0 + std::ldexp(1.0, -8) + std::ldexp(1.0, -40)) == 0x3F81);       // f32 would round this to the tie
+  CHECK(bits(-1.0 - std::ldexp(1.0, -8) - std::ldexp(1.0, -40)) == 0xBF81);
+  CHECK(bits(std::numeric_limits<float>::max()) == 0x7F80);                     // past bf16's largest finite: inf
+  CHECK(bits(-std::numeric_limits<float>::infinity()) == 0xFF80);
+  CHECK(std::isnan(float(bf16(std::nanf("")))));
+  CHECK(std::isnan(float(bf16::from_bits(0x7F81))));  // a signalling NaN stays NaN (quietened on conversion)
+  CHECK(std::isnan(float(bf16(float(bf16::from_bits(0x7F81))))));
+  CHECK(float(bf16(int64_t(257))) == 256.0f);         // integers round too
+  for (uint32_t b = 0; b < 0x10000; b += 7) {         // widening is exact: bf16 -> f32 -> bf16 is the identity
+    const bf16 h = bf16::from_bits(uint16_t(b));
+    if (!std::isnan(float(h))) CHECK(bf16(float(h)).bits == h.bits);
+  }
+  Tensor t = from_vector<float>({1.0f, -2.5f, 3.140625f}, {3}).to(DType::bf16);
+  CHECK(t.dtype() == DType::bf16);
+  CHECK(t.to(DType::f32).to_vector<float>() == std::vector<float>{1.0f, -2.5f, 3.140625f});
+  CHECK(t.str().find("bf16") != std::string::npos);
+  CHECK(t.str().find("3.14") != std::string::npos);
+  CHECK((t * 2.0).to(DType::f32).to_vector<float>() == std::vector<float>{2.0f, -5.0f, 6.28125f});
+  CHECK((t + from_vector<float>({0.5f, 0.5f, 0.5f}, {3})).dtype() == DType::f32);  // bf16 with f32: f32
 }
 
 }  // namespace cherry
