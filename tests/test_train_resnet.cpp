@@ -131,6 +131,48 @@ TEST_CASE("resume equals the uninterrupted run, bit for bit (mid-epoch interrupt
   }
 }
 
+TEST_CASE("bf16 mixed precision: f32 checkpoints, bit-exact resume, the fp32 run's losses to bf16 accuracy, recorded") {
+  test::TempDir tmp;
+  const std::string a = tmp.file("bf16"), b = tmp.file("bf16_resumed"), c = tmp.file("fp32");
+  TrainOptions o = tiny(a);
+  o.precision = Precision::bf16;
+  run_train_resnet(o);
+  for (const auto& [name, t] : last_checkpoint(a)) {
+    CAPTURE(name);
+    CHECK((t.dtype() == DType::f32 || t.dtype() == DType::i64 || t.dtype() == DType::boolean || t.dtype() == DType::u8));
+  }
+  auto config = nlohmann::json::parse(std::ifstream(a + "/config.json"));
+  CHECK(config.at("precision") == "bf16");
+  CHECK(config.at("machine").at("onednn_isa").get<std::string>().size() > 0);
+
+  TrainOptions first = tiny(b);
+  first.precision = Precision::bf16, first.max_steps = 5;
+  run_train_resnet(first);
+  TrainOptions second = first;
+  second.max_steps = 0, second.overwrite = false, second.resume = "auto";
+  CHECK(run_train_resnet(second).steps == 8);
+  auto ca = last_checkpoint(a), cb = last_checkpoint(b);
+  for (const auto& [name, t] : ca) {
+    CAPTURE(name);
+    CHECK_CLOSE(cb.at(name), t, 0, 0);
+  }
+
+  run_train_resnet(tiny(c));  // the same run in fp32: bf16 moves each step's loss by rounding only
+  auto losses = [](const std::string& dir) {
+    std::vector<double> v;
+    std::ifstream m(dir + "/metrics.jsonl");
+    for (std::string line; std::getline(m, line);) v.push_back(nlohmann::json::parse(line).at("loss").get<double>());
+    return v;
+  };
+  const auto l16 = losses(a), l32 = losses(c);
+  REQUIRE(l16.size() == l32.size());
+  CHECK(l16 != l32);  // it did compute in bf16
+  for (size_t i = 0; i < l16.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::abs(l16[i] - l32[i]) <= 0.05 * std::abs(l32[i]));
+  }
+}
+
 TEST_CASE("train_resnet refuses to reuse a run directory without --overwrite, and eval-only and init-from load weights") {
   test::TempDir tmp;
   const std::string dir = tmp.file("refuse");
