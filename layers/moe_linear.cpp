@@ -43,7 +43,10 @@ void MoeLinear::upcycle_from(const Tensor& weight, const Tensor& b) {
   if (is_pad()) static_weight.copy_(weight);
 }
 
-MoeRoute noisy_top_k(const Tensor& x, const Tensor& w_gate, const Tensor& w_noise, int64_t k, bool noisy, double noise_epsilon) {
+// The router runs in f32 under autocast (a bf16 x is cast up): gates and balance loss are routing.
+MoeRoute noisy_top_k(const Tensor& x_in, const Tensor& w_gate, const Tensor& w_noise, int64_t k, bool noisy, double noise_epsilon) {
+  AutocastGuard routing(DType::f32);
+  const Tensor x = x_in.to(master_dtype(x_in.dtype()));
   const int64_t T = x.size(0), E = w_gate.size(1);
   Tensor clean = matmul(x, w_gate);
   Tensor logits = clean, noise_std;
