@@ -166,7 +166,7 @@ class MoeLinear(nn.Module):
             if tok.numel() == 0:
                 continue
             ye = F.linear(x[tok], w[e], self.bias[e]) * flat_gates[tok * k + slot].unsqueeze(1)
-            y = y.index_add(0, tok, ye)
+            y = y.index_add(0, tok, ye.to(y.dtype))  # under autocast ye may be bf16
         return y.reshape(*shape[:-1], w.shape[1])
 
 
