@@ -56,6 +56,34 @@ TEST_CASE("finetune_bert: dense run writes Hugging Face's eval keys, summary and
   CHECK(jsonl(dir + "/metrics.jsonl").size() == 8);
 }
 
+TEST_CASE("finetune_bert --precision bf16: dense and PAD-MoE follow the fp32 losses to bf16 accuracy, checkpoints stay f32") {
+  for (FfnKind ffn : {FfnKind::dense, FfnKind::pad}) {
+    CAPTURE(int(ffn));
+    test::TempDir tmp;
+    FinetuneOptions o32 = tiny_bert(tmp.file("fp32"));
+    o32.ffn = ffn, o32.experts = 4, o32.top_k = 2, o32.imp_after = 3;
+    FinetuneOptions o16 = o32;
+    o16.run_dir = tmp.file("bf16"), o16.precision = Precision::bf16;
+    run_finetune_bert(o32);
+    run_finetune_bert(o16);
+    const auto l32 = jsonl(o32.run_dir + "/metrics.jsonl"), l16 = jsonl(o16.run_dir + "/metrics.jsonl");
+    REQUIRE(l16.size() == l32.size());
+    bool differs = false;
+    for (size_t i = 0; i < l16.size(); ++i) {
+      CAPTURE(i);
+      const double a = l32[i].at("loss").get<double>(), b = l16[i].at("loss").get<double>();
+      differs = differs || a != b;
+      CHECK(std::abs(a - b) <= 0.05 * std::abs(a));
+    }
+    CHECK(differs);  // it did compute in bf16
+    for (const auto& [name, t] : load_safetensors(o16.run_dir + "/checkpoints/last.safetensors")) {
+      CAPTURE(name);
+      CHECK(t.dtype() != DType::bf16);
+    }
+    CHECK(nlohmann::json::parse(std::ifstream(o16.run_dir + "/config.json")).at("precision") == "bf16");
+  }
+}
+
 TEST_CASE("finetune_bert: STS-B is regression with Pearson/Spearman") {
   test::TempDir tmp;
   FinetuneOptions o = tiny_bert(tmp.file("stsb"));
