@@ -51,9 +51,8 @@ struct SampleLayout {
   bool direct;
 };
 
-// A bf16 layout is never direct: the kernels are mixed in f32 and cast once, by the reorder into it.
+// `want` is an f32 layout (for a bf16 one, its f32 twin).
 SampleLayout sample_layout(const memory::desc& want, const SampleConv& s) {
-  if (want.data_type() != dt::f32) return {want, plain_md(s.kernel), s.N, false};
   const int64_t total = int64_t(want.get_size() / sizeof(float));
   if (s.B == 1) return {want, want, total, true};
   if (s.kernel.size() == 5 && total % s.B == 0) {
@@ -68,6 +67,39 @@ SampleLayout sample_layout(const memory::desc& want, const SampleConv& s) {
     }
   }
   return {want, plain_md(s.kernel), s.N, false};
+}
+
+// The f32 layout with a bf16 layout's blocking: element offsets agree, so the kernels can be mixed
+// in f32 in it and rounded once into the bf16 one.
+memory::desc f32_twin(const memory::desc& d) {
+  memory::desc t = d;
+  t.data.data_type = dnnl_f32;
+  return t;
+}
+
+// W[b, :] = sum_f mix[b, f] Fs[f, :], rounded once to bf16: the B kernels of a bf16 convolution, from
+// f32 mix and factors. Column tiles outermost, so a tile of the factors serves every sample from cache.
+void mix_to_bf16(const float* mix, const float* fs, bf16* w, int64_t B, int64_t F, int64_t P) {
+  constexpr int64_t kTile = 512;
+  const int64_t tiles = (P + kTile - 1) / kTile;
+#pragma omp parallel for collapse(2) schedule(static) if (B * P >= 32768)
+  for (int64_t t = 0; t < tiles; ++t)
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t q0 = t * kTile, n = std::min(kTile, P - q0);
+      alignas(64) float acc[kTile];
+      const float m0 = mix[b * F];
+#pragma omp simd
+      for (int64_t q = 0; q < n; ++q) acc[q] = m0 * fs[q0 + q];
+      for (int64_t f = 1; f < F; ++f) {
+        const float m = mix[b * F + f];
+        const float* row = fs + f * P + q0;
+#pragma omp simd
+        for (int64_t q = 0; q < n; ++q) acc[q] += m * row[q];
+      }
+      bf16* out = w + b * P + q0;
+#pragma omp simd
+      for (int64_t q = 0; q < n; ++q) store(out[q], acc[q]);
+    }
 }
 
 // c[M, N] = a @ b on row-major buffers.
@@ -111,12 +143,16 @@ Factors factors_in(const SampleLayout& L, const SampleConv& s, const Arg& factor
   return out;
 }
 
-// The B kernels mix @ factors in the primitive's weight layout `want`.
+// The B kernels mix @ factors in the primitive's weight layout `want` (f32, or bf16: mixed in f32
+// in its twin layout and rounded once).
 Scratch mixed_kernels(const memory::desc& want, const SampleConv& s, const Arg& mix, const Arg& factors, stream& st) {
-  const SampleLayout L = sample_layout(want, s);
+  const bool to_bf16 = want.data_type() == dt::bf16;
+  const SampleLayout L = sample_layout(to_bf16 ? f32_twin(want) : want, s);
   Scratch w(want);
   if (L.direct) {
-    gemm(mix.ptr<float>(), factors_in(L, s, factors, st).data, w.data(), s.B, s.F, L.stride);
+    const Factors fs = factors_in(L, s, factors, st);
+    if (to_bf16) mix_to_bf16(mix.ptr<float>(), fs.data, static_cast<bf16*>(w.buf.get()), s.B, s.F, L.stride);
+    else gemm(mix.ptr<float>(), fs.data, w.data(), s.B, s.F, L.stride);
     return w;
   }
   Scratch plain(plain_md(s.geo.w));
