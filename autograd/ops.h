@@ -46,6 +46,8 @@ Tensor gt(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
 Tensor isfinite(const Tensor& x);  // bool: neither inf nor NaN (integers and bool: all true)
 
+// A scalar operand takes the tensor's dtype (for a bf16 tensor it is rounded to bf16, as any stored
+// bf16 value is).
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
 Tensor operator*(const Tensor& a, const Tensor& b);

@@ -2,12 +2,12 @@
 // runtime op -> template argument: with_unary_op(op, [&]<UnaryOp Op>() { ... }), so each loop or
 // device kernel is compiled with one formula of backends/scalar_math.h.
 #pragma once
+#include <type_traits>
+#include <utility>
+
 #include "backends/backend.h"
 #include "core/dtype.h"
 #include "core/error.h"
-
-#include <type_traits>
-#include <utility>
 
 namespace cherry {
 
