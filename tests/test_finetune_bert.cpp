@@ -56,7 +56,7 @@ TEST_CASE("finetune_bert: dense run writes Hugging Face's eval keys, summary and
   CHECK(jsonl(dir + "/metrics.jsonl").size() == 8);
 }
 
-TEST_CASE("finetune_bert --precision bf16: dense and PAD-MoE follow the fp32 losses to bf16 accuracy, checkpoints stay f32") {
+TEST_CASE("finetune_bert --precision bf16: dense and PAD-MoE follow the fp32 losses to 1%, checkpoints stay f32") {
   for (FfnKind ffn : {FfnKind::dense, FfnKind::pad}) {
     CAPTURE(int(ffn));
     test::TempDir tmp;
@@ -73,7 +73,7 @@ TEST_CASE("finetune_bert --precision bf16: dense and PAD-MoE follow the fp32 los
       CAPTURE(i);
       const double a = l32[i].at("loss").get<double>(), b = l16[i].at("loss").get<double>();
       differs = differs || a != b;
-      CHECK(std::abs(a - b) <= 0.05 * std::abs(a));
+      CHECK(std::abs(a - b) <= 0.01 * std::abs(a));  // measured: at most 0.07%
     }
     CHECK(differs);  // it did compute in bf16
     for (const auto& [name, t] : load_safetensors(o16.run_dir + "/checkpoints/last.safetensors")) {

@@ -131,7 +131,7 @@ TEST_CASE("resume equals the uninterrupted run, bit for bit (mid-epoch interrupt
   }
 }
 
-TEST_CASE("bf16 mixed precision: f32 checkpoints, bit-exact resume, the fp32 run's losses to bf16 accuracy, recorded") {
+TEST_CASE("bf16 mixed precision: f32 checkpoints, bit-exact resume, the fp32 run's losses to 2% (static, DY-Conv), recorded") {
   test::TempDir tmp;
   const std::string a = tmp.file("bf16"), b = tmp.file("bf16_resumed"), c = tmp.file("fp32");
   TrainOptions o = tiny(a);
@@ -157,19 +157,30 @@ TEST_CASE("bf16 mixed precision: f32 checkpoints, bit-exact resume, the fp32 run
     CHECK_CLOSE(cb.at(name), t, 0, 0);
   }
 
-  run_train_resnet(tiny(c));  // the same run in fp32: bf16 moves each step's loss by rounding only
+  // The same runs in fp32. bf16 moves each step's loss by rounding, and the trajectories drift apart
+  // over the steps; PAD's IMP would also pick its mask from bf16 gradients, so the loss comparison
+  // uses the convs without IMP (static and DY-Conv), where the drift is rounding only.
   auto losses = [](const std::string& dir) {
     std::vector<double> v;
     std::ifstream m(dir + "/metrics.jsonl");
     for (std::string line; std::getline(m, line);) v.push_back(nlohmann::json::parse(line).at("loss").get<double>());
     return v;
   };
-  const auto l16 = losses(a), l32 = losses(c);
-  REQUIRE(l16.size() == l32.size());
-  CHECK(l16 != l32);  // it did compute in bf16
-  for (size_t i = 0; i < l16.size(); ++i) {
-    CAPTURE(i);
-    CHECK(std::abs(l16[i] - l32[i]) <= 0.05 * std::abs(l32[i]));
+  for (ConvKind kind : {ConvKind::static_conv, ConvKind::dynamic}) {
+    CAPTURE(static_cast<int>(kind));
+    TrainOptions o32 = tiny(c), o16 = tiny(a);
+    o32.conv = o16.conv = kind;
+    o32.lr = o16.lr = 0.02;
+    o16.precision = Precision::bf16;
+    run_train_resnet(o32);
+    run_train_resnet(o16);
+    const auto l16 = losses(a), l32 = losses(c);
+    REQUIRE(l16.size() == l32.size());
+    CHECK(l16 != l32);  // it did compute in bf16
+    for (size_t i = 0; i < l16.size(); ++i) {
+      CAPTURE(i);
+      CHECK(std::abs(l16[i] - l32[i]) <= 0.02 * std::abs(l32[i]));  // measured: at most 0.7%
+    }
   }
 }
 
