@@ -5,8 +5,9 @@
                      (the cherry table's recipe, scripts/cherry_table.py); loss curves overlaid in one SVG
   cifar10-20ep       static ResNet-20, 20 epochs, seed 0, bf16, against the committed fp32 run of the same
                      recipe (85.69%, README "Accuracy"); `--groups cifar10-20ep --cifar-fp32` reruns fp32 too
-  rte, mrpc          finetune_bert dense and PAD-MoE (kappa 0.5, IMP), 3 epochs, seeds 0 and 1, fp32 and bf16
-                     (the GLUE table's recipe, scripts/glue_table.py)
+  rte, mrpc          finetune_bert dense and PAD-MoE (kappa 0.5, IMP), 3 epochs, seeds 0 and 1, bf16, against
+                     the GLUE table's archived fp32 runs of the same recipe and seeds (scripts/glue_table.py,
+                     docs/results/glue_runs); `--glue-fp32` reruns fp32 too
 
 Each comparison reports both precisions' mean and seed spread (sd over seeds), the paired difference
 bf16 - fp32 over the same seeds with its 95% t interval, and whether |difference of means| is within
@@ -16,7 +17,7 @@ Writes docs/results/bf16_parity.{md,json} and docs/results/bf16_parity_loss.svg;
 table into README.md between its bf16_parity markers.
 
 Usage: python3 scripts/bf16_parity.py [--groups fashion-mnist-3ep,cifar10-20ep,rte,mrpc] [--seeds 0,1]
-                                      [--jobs 2 --threads 1] [--only-collect] [--readme] [--cifar-fp32]
+                                      [--jobs 2 --threads 1] [--only-collect] [--readme] [--cifar-fp32] [--glue-fp32]
 """
 import argparse
 import json
@@ -44,6 +45,8 @@ GROUPS = {
 # The committed fp32 20-epoch CIFAR-10 run (seed 0) the bf16 run is compared with: README "Accuracy",
 # docs/results/cifar10-cherry-vs-pytorch-20ep.md (epoch 20, test accuracy).
 CIFAR_FP32_REFERENCE = 0.8569
+# The GLUE table's archive: its fp32 runs have the recipe and seeds of the rte/mrpc groups.
+GLUE_ARCHIVE = os.path.join(ROOT, "docs", "results", "glue_runs")
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776}  # two-sided 95% t quantiles by degrees of freedom
 
 
@@ -98,6 +101,8 @@ def compare(group, base, archive, budget):
     runs = {p: {r["seed"]: r for r in run_archive.records(archive, group, f"{base}-{p}", budget)} for p in PRECISIONS}
     if group == "cifar10-20ep" and 0 not in runs["fp32"]:
         runs["fp32"][0] = {"seed": 0, "primary": CIFAR_FP32_REFERENCE, "committed": True}
+    if GROUPS[group][0] == "bert" and not runs["fp32"]:
+        runs["fp32"] = {r["seed"]: r for s in sorted(runs["bf16"]) if (r := run_archive.load(GLUE_ARCHIVE, group, base, s, budget))}
     seeds = sorted(set(runs["fp32"]) & set(runs["bf16"]))
     if not runs["bf16"]:
         return None
@@ -183,6 +188,7 @@ def main():
     ap.add_argument("--groups", default=",".join(GROUPS))
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--cifar-fp32", action="store_true", help="rerun the fp32 CIFAR-10 run too (else the committed 85.69%%)")
+    ap.add_argument("--glue-fp32", action="store_true", help="rerun the fp32 RTE/MRPC runs too (else the GLUE table's archive)")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "bf16_parity"))
     ap.add_argument("--archive", default=os.path.join(ROOT, "docs", "results", "bf16_runs"))
     ap.add_argument("--resnet", default=os.path.join(ROOT, "build", "apps", "train_resnet"))
@@ -202,7 +208,8 @@ def main():
     queue = []
     for g in groups:
         app, epochs, bases, _ = GROUPS[g]
-        precisions = PRECISIONS if g != "cifar10-20ep" or args.cifar_fp32 else ["bf16"]
+        rerun_fp32 = args.cifar_fp32 if g == "cifar10-20ep" else args.glue_fp32 if app == "bert" else True
+        precisions = PRECISIONS if rerun_fp32 else ["bf16"]
         configs = config_names(bases, precisions)
         budget = {"epochs": epochs}
         run_archive.record_finished(args.archive, os.path.join(args.runs, g), configs, budget, collect)
@@ -226,7 +233,8 @@ def main():
     machines = sorted({f"{r['machine'].get('cpu', '?')} ({r['machine'].get('onednn_isa', '?')})" for r in rows})
     header = ("bf16 mixed precision (--precision bf16) against fp32 on the same recipes and seeds; produced by "
               f"scripts/bf16_parity.py on {', '.join(machines) or 'no runs yet'}. Paired difference: bf16 - fp32 per seed, "
-              "mean and 95% t interval; the seed spread is the fp32 runs' sd over seeds.\n\n")
+              "mean and 95% t interval; the seed spread is the fp32 runs' sd over seeds. The RTE/MRPC fp32 runs are the GLUE "
+              "table's archived runs of the same recipe and seeds (docs/results/glue_runs) unless rerun with --glue-fp32.\n\n")
     results_doc.write(args.out, "bf16_parity", header, markdown(rows), rows, args.readme)
     if svg_loss_curves(args.archive, args.out + "_loss.svg"):
         print(f"loss curves: {os.path.relpath(args.out + '_loss.svg', ROOT)}")
