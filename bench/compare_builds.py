@@ -22,10 +22,10 @@ def throughput(binary, args):
         common = ["--max-steps", str(args.steps), "--threads", str(args.threads), "--run-dir", d + "/run", "--log-every", "1"]
         if args.ffn:
             cmd = [binary, "--synthetic", "--task", "rte", "--model", args.model, "--ffn", args.ffn, "--max-eval-samples", "32",
-                   "--no-predict"] + common + (["--imp-iters", "0"] if args.ffn == "pad" else [])
+                   "--no-predict"] + common + (["--imp-iters", "0", "--kappa", "1"] if args.ffn == "pad" else [])
         else:
             cmd = [binary, "--synthetic", "--dataset", "cifar10", "--model", "resnet20", "--batch-size", "128",
-                   "--max-eval-samples", "128", "--conv", args.conv, "--imp-iters", "0"] + common
+                   "--max-eval-samples", "128", "--conv", args.conv, "--imp-iters", "0", "--kappa", "1"] + common
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")

@@ -71,7 +71,7 @@ def run_cherry(binary, model_dir, ffn, steps, threads, precision):
         cmd = [binary, "--synthetic", "--task", "rte", "--model", model_dir, "--ffn", ffn, "--max-steps", str(steps), "--threads",
                str(threads), "--run-dir", d + "/run", "--log-every", "1", "--max-eval-samples", "32", "--no-predict", "--precision", precision]
         if ffn == "pad":  # no IMP scoring passes inside the timed run (the torch side has none); same work per step
-            cmd += ["--imp-iters", "0"]
+            cmd += ["--imp-iters", "0", "--kappa", "1"]  # kappa 1: the mask IMP would start from
         _, err, rc, rss_kb = run_measured(cmd)
         if rc != 0:
             sys.exit(f"{' '.join(cmd)} failed:\n{err}")

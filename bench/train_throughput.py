@@ -75,7 +75,7 @@ def run_cherry(path, steps, threads, batch, conv, impl, device="cpu", precision=
     with tempfile.TemporaryDirectory() as d:
         cmd = [path, "--synthetic", "--dataset", "cifar10", "--model", "resnet20", "--batch-size", str(batch),
                "--max-steps", str(steps), "--threads", str(threads), "--run-dir", d + "/run", "--log-every", "1",
-               "--max-eval-samples", str(batch), "--conv", conv, "--imp-iters", "0", "--dyconv-impl", impl,
+               "--max-eval-samples", str(batch), "--conv", conv, "--imp-iters", "0", "--kappa", "1", "--dyconv-impl", impl,
                "--precision", precision]
         if device != "cpu":
             cmd += ["--device", device]

@@ -47,20 +47,21 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   fsync_dir(path);
 }
 
-void link_atomic(const std::string& target, const std::string& link) {
-  const std::string tmp = temp_name(link);
+void copy_atomic(const std::string& source, const std::string& dest) {
+  const std::string tmp = temp_name(dest);
   ::unlink(tmp.c_str());
-  if (::link(target.c_str(), tmp.c_str()) != 0) {
-    std::error_code ec;
-    fs::copy_file(target, tmp, fs::copy_options::overwrite_existing, ec);
-    CHERRY_CHECK(!ec, "checkpoint", "cannot copy ", target, " to ", tmp, ": ", ec.message());
-  }
-  if (::rename(tmp.c_str(), link.c_str()) != 0) {
-    const int err = errno;
+  std::error_code ec;
+  fs::copy_file(source, tmp, fs::copy_options::overwrite_existing, ec);  // copy_file_range: a reflink where the file system offers one
+  int fd = ec ? -1 : ::open(tmp.c_str(), O_RDONLY);
+  const bool ok = fd >= 0 && ::fsync(fd) == 0;
+  const int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), dest.c_str()) != 0) {
+    const std::string why = ec ? ec.message() : std::strerror(ok ? errno : err);
     ::unlink(tmp.c_str());
-    throw Error("checkpoint", cat("cannot rename ", tmp, " to ", link, ": ", std::strerror(err)));
+    throw Error("checkpoint", cat("cannot copy ", source, " to ", dest, ": ", why));
   }
-  fsync_dir(link);
+  fsync_dir(dest);
 }
 
 }  // namespace cherry

@@ -6,8 +6,8 @@
 namespace cherry {
 
 void write_file_atomic(const std::string& path, const std::string& content);
-// Atomically makes `link` name the same file as `target` (hard link + rename); copies if the
-// file system refuses hard links.
-void link_atomic(const std::string& target, const std::string& link);
+// Atomically replaces `dest` with a copy of `source` (copy to a temporary, fsync, rename). A copy,
+// not a hard link: truncating or editing one checkpoint must not change another.
+void copy_atomic(const std::string& source, const std::string& dest);
 
 }  // namespace cherry

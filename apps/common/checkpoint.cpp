@@ -81,10 +81,10 @@ std::string CheckpointManager::save(const Module& model, const Optimizer* optim,
   std::snprintf(name, sizeof name, "/step-%010lld.safetensors", static_cast<long long>(state.step));
   const std::string path = dir_ + name;
   save_checkpoint(path, model, optim, state, config);
-  link_atomic(path, last());
-  if (is_best) link_atomic(path, best());
+  copy_atomic(path, last());
+  if (is_best) copy_atomic(path, best());
   auto files = step_files();
-  for (size_t i = 0; i + size_t(std::max(keep_last_, 1)) < files.size(); ++i) fs::remove(files[i]);  // best/last keep their inode
+  for (size_t i = 0; i + size_t(std::max(keep_last_, 1)) < files.size(); ++i) fs::remove(files[i]);
   return path;
 }
 

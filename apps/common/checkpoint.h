@@ -37,7 +37,7 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
                      const nlohmann::json& config);
 Checkpoint load_checkpoint(const std::string& path);  // throws Error naming the file on any problem
 
-// checkpoints/step-00001234.safetensors, plus last.safetensors and best.safetensors (hard links),
+// checkpoints/step-00001234.safetensors, plus last.safetensors and best.safetensors (copies),
 // keeping the newest `keep_last` step files.
 class CheckpointManager {
  public:
@@ -48,6 +48,7 @@ class CheckpointManager {
   std::optional<Checkpoint> load_latest(std::vector<std::string>* skipped = nullptr) const;
   std::string last() const { return dir_ + "/last.safetensors"; }
   std::string best() const { return dir_ + "/best.safetensors"; }
+  const std::string& dir() const { return dir_; }
 
  private:
   std::vector<std::string> step_files() const;  // sorted oldest first

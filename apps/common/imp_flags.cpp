@@ -1,6 +1,9 @@
 #include "apps/common/imp_flags.h"
 
+#include <cstdio>
+
 #include "apps/common/choices.h"
+#include "apps/common/run_flags.h"
 
 namespace cherry {
 
@@ -26,13 +29,24 @@ std::string ImpFlags::describe() const {
              no_scale ? ", no scale factors" : "");
 }
 
+bool ImpFlags::consistent(bool has_pad_layers) const {
+  if (has_pad_layers && iters == 0 && kappa < 1.0) {
+    std::fprintf(stderr, "--imp-iters 0 runs no IMP, so the PAD layers keep their all-dynamic initial mask (kappa 1), not --kappa %g: "
+                 "pass --imp-iters 1 or more, or --kappa 1\n", kappa);
+    return false;
+  }
+  return true;
+}
+
 void add_imp_flags(CLI::Option_group* g, ImpFlags& f) {
-  g->add_option("--kappa", f.kappa, "target dynamic ratio of the PAD layers")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  g->add_option("--imp-iters", f.iters, "IMP iterations T (0: keep the current mask)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  g->add_option("--kappa", f.kappa, "target dynamic ratio of the PAD layers")->check(in_range(0, 1))->capture_default_str();
+  g->add_option("--imp-iters", f.iters, "IMP iterations T (0: no IMP, the layers stay fully dynamic: only with --kappa 1)")
+      ->check(in_range(0, 100))
+      ->capture_default_str();
   add_choice(*g, "--imp-schedule", f.schedule, "kappa_t schedule");
   add_choice(*g, "--imp-scope", f.scope, "rank entries over all layers or per layer");
   add_choice(*g, "--imp-scorer", f.scorer, "importance: |sum dL/dM|, random, or |mean W_k - Ws|");
-  g->add_option("--imp-batches", f.batches, "training batches scored per IMP iteration")->check(CLI::PositiveNumber)->capture_default_str();
+  g->add_option("--imp-batches", f.batches, "training batches scored per IMP iteration")->check(in_range(1, 10000))->capture_default_str();
   g->add_flag("--no-scale", f.no_scale, "no scale factors: lambda_s = lambda_d = 1 (ablation)");
 }
 

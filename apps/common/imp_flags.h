@@ -21,6 +21,9 @@ struct ImpFlags {
   nlohmann::json to_json() const;
   ImpOptions options(uint64_t seed) const;
   std::string describe() const;  // "kappa 0.3, IMP grad T=5 exp global"
+  // False (with the reason on stderr) when the flags cannot mean what they say: with PAD layers,
+  // --imp-iters 0 keeps the all-dynamic initial mask, which is kappa 1 whatever --kappa says.
+  bool consistent(bool has_pad_layers) const;
 };
 
 void add_imp_flags(CLI::Option_group* group, ImpFlags& f);

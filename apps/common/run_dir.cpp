@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <iterator>
@@ -25,6 +26,60 @@ std::vector<std::string> csv_cells(const std::string& row) {  // summary.csv hol
   return cells;
 }
 
+// write_file_atomic's "NAME.tmp.PID" and save_safetensors' ".NAME.tmp-PID-N".
+bool is_temporary(const std::string& n) { return n.find(".tmp.") != std::string::npos || (n.starts_with(".") && n.find(".tmp-") != std::string::npos); }
+
+// The files an app writes into its run directory (and their temporaries): what --overwrite may delete.
+bool ours(const fs::path& p, bool in_checkpoints) {
+  const std::string n = p.filename().string();
+  if (is_temporary(n)) return true;
+  if (in_checkpoints) return n.ends_with(".safetensors") && (n.starts_with("step-") || n.starts_with("crash-step-") || n == "last.safetensors" || n == "best.safetensors");
+  return n == "config.json" || n == "summary.csv" || n == "eval_results.json" || n == "model.json" || n == "deploy.json" ||
+         n == "dynamic_summary.json" || n == "audit.html" || n.ends_with(".jsonl") || (n.starts_with("predict_results_") && n.ends_with(".txt"));
+}
+
+// A folder one of the apps made: its config.json is ours ("app" names the app; runs older than that
+// marker are recognised by the keys every app has always written).
+bool is_run_dir(const fs::path& dir) {
+  std::ifstream in(dir / "config.json");
+  if (!in) return false;
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object()) return false;
+  return j.contains("app") || (j.contains("run_dir") && j.contains("seed") && j.contains("epochs") && j.contains("threads"));
+}
+
+// The entries of run directory `dir` that are not the apps' own files (checkpoints/ and eval_only/
+// looked into); with `remove`, deletes the apps' own files and leaves the rest.
+std::vector<std::string> foreign_entries(const fs::path& dir, bool remove) {
+  std::vector<std::string> foreign;
+  for (const fs::path& sub : {dir / "checkpoints", dir / "eval_only"}) {
+    if (!fs::is_directory(sub)) continue;
+    for (const auto& e : fs::directory_iterator(sub))
+      if (!e.is_regular_file() || !ours(e.path(), sub.filename() == "checkpoints")) foreign.push_back(e.path().string());
+      else if (remove) fs::remove(e.path());
+    std::error_code ec;
+    if (remove) fs::remove(sub, ec);  // only if now empty
+  }
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().filename() == "checkpoints" || e.path().filename() == "eval_only") continue;
+    if (!e.is_regular_file() || !ours(e.path(), false)) foreign.push_back(e.path().string());
+    else if (remove) fs::remove(e.path());
+  }
+  return foreign;
+}
+
+// Temporaries of a write that a kill interrupted (ours by their naming); a resumed run removes them.
+int remove_stale_temporaries(const fs::path& dir) {
+  int removed = 0;
+  for (const fs::path& sub : {dir, dir / "checkpoints"}) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(sub, ec)) {
+      if (is_temporary(e.path().filename().string()) && e.is_regular_file() && fs::remove(e.path(), ec)) ++removed;
+    }
+  }
+  return removed;
+}
+
 }  // namespace
 
 std::string RunDir::default_path(const std::string& app) {
@@ -39,9 +94,24 @@ RunDir::RunDir(std::string path, Mode mode) : path_(std::move(path)) {
   const bool exists = fs::exists(path_, ec);
   if (exists && mode == Mode::fresh && !fs::is_empty(path_, ec))
     throw Error("run-dir", cat("'", path_, "' already exists and is not empty; pass --overwrite to replace it or --resume auto to continue it"));
-  if (exists && mode == Mode::overwrite) fs::remove_all(path_, ec);
-  CHERRY_CHECK(!ec, "run-dir", "cannot clear '", path_, "': ", ec.message());
-  fs::create_directories(fs::path(path_) / "checkpoints", ec);
+  CHERRY_CHECK(!exists || fs::is_directory(path_), "run-dir", "'", path_, "' is a file, not a folder; choose another --run-dir");
+  if (exists && mode == Mode::eval) foreign_entries(path_, true);  // a previous --eval-only's record
+  if (exists && mode == Mode::overwrite && !fs::is_empty(path_, ec)) {
+    // A run that failed before writing config.json left only the apps' own files: also ours to clear.
+    CHERRY_CHECK(is_run_dir(path_) || foreign_entries(path_, false).empty(), "run-dir", "'", path_,
+                 "' is not empty and not a Cherry run directory (no config.json written by an app), so --overwrite will not "
+                 "delete anything in it; choose another --run-dir");
+    try {
+      const std::vector<std::string> left = foreign_entries(path_, true);
+      if (!left.empty())
+        std::printf("--overwrite: removed the previous run's files; kept %zu entries that are not Cherry's (e.g. %s)\n", left.size(), left[0].c_str());
+    } catch (const fs::filesystem_error& e) {
+      throw Error("run-dir", cat("cannot clear the previous run in '", path_, "': ", e.what()));
+    }
+  }
+  if (exists && mode == Mode::resume)
+    if (const int n = remove_stale_temporaries(path_)) std::printf("removed %d temporary file(s) an interrupted write left in %s\n", n, path_.c_str());
+  fs::create_directories(mode == Mode::eval ? fs::path(path_) : fs::path(path_) / "checkpoints", ec);
   CHERRY_CHECK(!ec, "run-dir", "cannot create '", path_, "': ", ec.message());
   const auto flags = mode == Mode::resume ? std::ios::app : std::ios::trunc;
   mode_ = mode;

@@ -1,6 +1,7 @@
 // The run directory every app writes: config.json, metrics.jsonl (one object per logged step),
 // summary.csv (one row per epoch), eval_results.json, checkpoints/. Created fresh (timestamped by
-// default), refusing to reuse a non-empty folder unless overwriting or resuming.
+// default), refusing to reuse a non-empty folder unless overwriting or resuming. --overwrite deletes
+// only a Cherry run directory, and in it only the apps' own files; anything else is refused or kept.
 #pragma once
 #include <fstream>
 #include <functional>
@@ -13,7 +14,8 @@ namespace cherry {
 
 class RunDir {
  public:
-  enum class Mode { fresh, overwrite, resume };
+  // eval: the record of an --eval-only of an existing run (RUN/eval_only), replacing the previous one.
+  enum class Mode { fresh, overwrite, resume, eval };
   RunDir(std::string path, Mode mode);
   static std::string default_path(const std::string& app);  // runs/<app>-YYYYmmdd-HHMMSS
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "core/dtype.h"
 
@@ -52,12 +53,19 @@ struct RunFlags {
   int64_t log_every = 50;
   int64_t save_every = 0;  // steps; 0 = at epoch ends only
   int keep_last = 3;
+  std::vector<std::string> allow_changed{};  // config keys --resume may change (not a config.json key)
 
   nlohmann::json to_json() const;  // their config.json keys (--overwrite was never one)
 };
 
-// "must be positive, got 0" (or non-negative): CLI11's PositiveNumber prints the whole double range on failure.
-CLI::Validator number_check(bool allow_zero);
+// "--lr: must be a finite number in (0, 10], got nan": every numeric flag has a finite range, stated
+// when refused (CLI11's own checks pass NaN, print the whole double range, or let -1 wrap to 2^64-1).
+// open_low excludes lo itself ("positive"). Integer flags reject fractions by their own conversion.
+CLI::Validator in_range(double lo, double hi, bool open_low = false);
+// Threads beyond the machine's hardware threads only slow a run down (measured: 999 threads, 160x slower).
+int max_threads();
+// False (with the reason on stderr) for shared flags that contradict each other.
+bool run_flags_consistent(const RunFlags& f);
 
 // --epochs, --batch-size, --grad-clip, --run-dir, --overwrite, --resume, --init-from, --threads,
 // --device, --precision, --max-steps, --overfit-batch, --log-every, --save-every, --keep-last; `app_name` names

@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "apps/common/build_info.h"
 #include "apps/common/checkpoint.h"
@@ -27,6 +29,31 @@ std::string first_nonfinite_grad(const Module& model) {
   }
   return "(none: the loss itself is not finite)";
 }
+// Settings that only change how a run is carried out, not what it computes: free to differ on resume.
+const std::set<std::string> kFreeOnResume = {"run_dir", "resume", "init_from", "eval_only", "threads", "workers", "log_every", "save_every",
+                                             "keep_last", "max_steps", "max_eval_samples", "export_deploy", "predict", "log_batches",
+                                             "dyconv_impl", "device"};
+// Settings the saved data position (epoch, batch) is counted in: a change would reinterpret it.
+const std::set<std::string> kDataPosition = {"batch_size", "seed", "max_train_samples", "synthetic", "dataset", "task", "overfit_batch"};
+
+// Resuming with settings other than the checkpoint's would silently make a different run: each
+// difference is refused, naming it, unless --allow-changed lists it (never one of kDataPosition).
+void check_resume_config(const nlohmann::json& saved, const nlohmann::json& now, const std::vector<std::string>& allowed,
+                         const std::string& path, const std::string& app) {
+  if (!saved.is_object()) return;  // checkpoints of older versions stored no config
+  std::vector<std::string> refused, position;
+  for (const auto& [key, value] : now.items()) {
+    if (kFreeOnResume.count(key) || !saved.contains(key) || saved.at(key) == value) continue;
+    const std::string diff = cat(key, ": ", saved.at(key).dump(), " in the checkpoint, ", value.dump(), " now");
+    if (kDataPosition.count(key)) position.push_back(diff);
+    else if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) refused.push_back(diff);
+  }
+  std::string msg;
+  for (const auto& d : position) msg += "\n  " + d + " (the saved data position is counted in it: cannot change on resume)";
+  for (const auto& d : refused) msg += "\n  " + d;
+  CHERRY_CHECK(msg.empty(), app, "--resume: the settings differ from those of ", path, ":", msg,
+               refused.empty() ? "" : "\npass the same flags as the run, or --allow-changed KEY,... to change those keys knowingly");
+}
 }  // namespace
 
 double Evaluation::value(const std::string& key) const {
@@ -42,6 +69,7 @@ LoopOptions loop_options(const RunFlags& f, std::string app) {
   lo.overwrite = f.overwrite, lo.eval_only = f.eval_only, lo.overfit_batch = f.overfit_batch;
   lo.epochs = f.epochs, lo.max_steps = f.max_steps, lo.log_every = f.log_every, lo.save_every = f.save_every;
   lo.keep_last = f.keep_last, lo.grad_clip = f.grad_clip, lo.compute = compute_dtype(f.precision);
+  lo.allow_changed = f.allow_changed;
   return lo;
 }
 
@@ -79,8 +107,11 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
     CHERRY_CHECK(!(resuming && o.resume == "auto"), o.app, "--resume auto needs --run-dir (the run to continue)");
     dir = resuming ? fs::path(o.resume).parent_path().parent_path().string() : RunDir::default_path(o.app);
   }
-  RunDir run(dir, resuming ? RunDir::Mode::resume : o.overwrite ? RunDir::Mode::overwrite : RunDir::Mode::fresh);
-  CheckpointManager ckpt(run.checkpoints(), o.keep_last);
+  // --eval-only of an existing run writes its own record (RUN/eval_only), never the training record.
+  const bool eval_of_run = o.eval_only && resuming;
+  RunDir run(eval_of_run ? (fs::path(dir) / "eval_only").string() : dir,
+             eval_of_run ? RunDir::Mode::eval : resuming ? RunDir::Mode::resume : o.overwrite ? RunDir::Mode::overwrite : RunDir::Mode::fresh);
+  CheckpointManager ckpt((fs::path(dir) / "checkpoints").string(), o.keep_last);
 
   TrainerState st;
   bool loaded_checkpoint = false;
@@ -89,9 +120,15 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
     std::vector<std::string> skipped;
     if (o.resume == "auto") c = ckpt.load_latest(&skipped);
     else c = load_checkpoint(o.resume);
-    for (const auto& s : skipped) std::printf("warning: skipped unreadable checkpoint %s\n", s.c_str());
+    if (!c && !skipped.empty()) {
+      std::string list;
+      for (const auto& s : skipped) list += "\n  " + s;
+      throw Error(o.app, cat("--resume auto: no checkpoint in ", ckpt.dir(), " can be read:", list,
+                             "\nnothing was changed; to start the run over instead, pass --overwrite without --resume"));
+    }
     if (c) {
       if (o.eval_only) check_finite_weights(c->model, c->path);
+      else check_resume_config(c->config, config, o.allow_changed, c->path, o.app);
       model.load_state_dict(c->model);
       optim.load_state_tensors(c->optim);
       st = c->state;
@@ -100,12 +137,12 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
       std::printf("resumed from %s at step %lld (epoch %lld, batch %lld)\n", c->path.c_str(), static_cast<long long>(st.step),
                   static_cast<long long>(st.epoch + 1), static_cast<long long>(st.batch_in_epoch));
     } else {
-      std::printf("no checkpoint in %s yet: starting from scratch\n", run.checkpoints().c_str());
+      std::printf("no checkpoint in %s yet: starting from scratch\n", ckpt.dir().c_str());
     }
     // Logs of step s are written after its update and before its checkpoint; IMP (imp.jsonl) runs
     // before the next update, after that checkpoint, so resuming from s runs it again.
     const int64_t at = st.step;
-    const int64_t dropped = run.rewind([at](const std::string& file, int64_t step) { return file == "imp.jsonl" ? step < at : step <= at; });
+    const int64_t dropped = eval_of_run ? 0 : run.rewind([at](const std::string& file, int64_t step) { return file == "imp.jsonl" ? step < at : step <= at; });
     if (dropped > 0)
       std::printf("dropped %lld log records the interrupted run wrote after step %lld\n", static_cast<long long>(dropped),
                   static_cast<long long>(at));
@@ -121,6 +158,7 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
   task.set_data_position({st.epoch, st.batch_in_epoch});
   nlohmann::json record = config;  // plus where it ran: performance and bf16 results depend on it
   record["machine"] = {{"cpu", cpu_model()}, {"onednn_isa", onednn_isa()}};
+  record["app"] = o.app;  // marks the folder as a run directory (what --overwrite may clear)
   run.write_json("config.json", record);
   task.on_start(run, loaded_checkpoint);
   std::fflush(stdout);

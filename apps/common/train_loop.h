@@ -70,6 +70,7 @@ struct LoopOptions {
   std::string unit = "img/s";
   std::string metric_prefix;      // "eval_" writes eval_results.json with Hugging Face's key names
   DType compute = DType::f32;     // bf16: forward and evaluation under autocast (--precision bf16)
+  std::vector<std::string> allow_changed;  // config keys a resume may change (--allow-changed)
 };
 
 // The loop settings of the flags every app shares (run dir, resume, steps, logging, clipping).

@@ -40,27 +40,27 @@ std::variant<FinetuneOptions, int> parse_finetune_options(int argc, char** argv)
   app.add_option("--model", o.model, "Hugging Face BERT folder: config.json, vocab.txt, model.safetensors (default: " + default_bert_dir() + ")");
   add_choice(app, "--task", o.task, "GLUE task");
   app.add_option("--data", o.data, "GLUE folder holding CoLA/, SST-2/, MRPC/, STS-B/, RTE/ (default: ../shared/data/glue)");
-  app.add_option("--lr", o.lr, "peak learning rate (AdamW, linear warm-up then linear decay)")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on biases and LayerNorm)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  app.add_option("--warmup-ratio", o.warmup_ratio, "fraction of the steps spent warming up")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--lr", o.lr, "peak learning rate (AdamW, linear warm-up then linear decay)")->check(in_range(0, 10, true))->capture_default_str();
+  app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on biases and LayerNorm)")->check(in_range(0, 1))->capture_default_str();
+  app.add_option("--warmup-ratio", o.warmup_ratio, "fraction of the steps spent warming up")->check(in_range(0, 1))->capture_default_str();
   app.add_option("--max-seq-length", o.max_seq_length, "truncate pairs (longest first) to this many tokens")
-      ->check(CLI::Range(int64_t(8), int64_t(512)))
+      ->check(in_range(8, 512))
       ->capture_default_str();
   app.add_flag("--no-dropout", o.no_dropout, "dropout off (deterministic, for comparisons with a reference)");
   add_run_flags(app, o, "finetune_bert");
   app.add_flag("--eval-only", o.eval_only, "evaluate (and predict) and exit (with --init-from or --resume)");
-  app.add_option("--seed", o.seed, "random seed (head init, data order, dropout, routing noise)")->capture_default_str();
-  app.add_option("--max-train-samples", o.max_train_samples, "use only the first N training examples (0: all)")->check(CLI::NonNegativeNumber);
-  app.add_option("--max-eval-samples", o.max_eval_samples, "evaluate on only the first N dev examples (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", o.seed, "random seed (head init, data order, dropout, routing noise)")->check(in_range(0, 9007199254740992.0))->capture_default_str();
+  app.add_option("--max-train-samples", o.max_train_samples, "use only the first N training examples (0: all)")->check(in_range(0, 1e9));
+  app.add_option("--max-eval-samples", o.max_eval_samples, "evaluate on only the first N dev examples (0: all)")->check(in_range(0, 1e9));
   app.add_flag("--synthetic", o.synthetic, "random token ids of the task's shape (throughput measurements)");
   app.add_flag("!--no-predict", o.predict, "skip writing predict_results_<task>.txt for the test split");
   app.add_flag("--log-batches", o.log_batches, "write batch_indices.jsonl (the rows of every step) into the run directory");
   auto* moe = app.add_option_group("MoE / PAD-MoE", "FFN linears as mixtures of experts (docs/PADNET_GUIDE.md)");
   add_choice(*moe, "--ffn", o.ffn, "FFN linears: dense, moe (E upcycled experts, kappa = 1) or pad (PAD-MoE)");
-  moe->add_option("--experts", o.experts, "E experts per FFN linear")->check(CLI::PositiveNumber)->capture_default_str();
-  moe->add_option("--top-k", o.top_k, "experts per token")->check(CLI::PositiveNumber)->capture_default_str();
-  moe->add_option("--imp-after", o.imp_after, "steps of fully dynamic fine-tuning before IMP (-1: 10% of the run)")->capture_default_str();
-  moe->add_option("--balance-coef", o.balance_coef, "weight of the load-balancing loss")->check(CLI::NonNegativeNumber)->capture_default_str();
+  moe->add_option("--experts", o.experts, "E experts per FFN linear")->check(in_range(1, 64))->capture_default_str();
+  moe->add_option("--top-k", o.top_k, "experts per token (at most --experts)")->check(in_range(1, 64))->capture_default_str();
+  moe->add_option("--imp-after", o.imp_after, "steps of fully dynamic fine-tuning before IMP (-1: 10% of the run)")->check(in_range(-1, 1e12))->capture_default_str();
+  moe->add_option("--balance-coef", o.balance_coef, "weight of the load-balancing loss")->check(in_range(0, 100))->capture_default_str();
   add_imp_flags(moe, o.imp);
   moe->add_option("--export-deploy", o.export_deploy, "after training, write the folded deployment model (safetensors) here");
   try {
@@ -73,6 +73,7 @@ std::variant<FinetuneOptions, int> parse_finetune_options(int argc, char** argv)
     std::fprintf(stderr, "--top-k %lld exceeds --experts %lld\n", static_cast<long long>(o.top_k), static_cast<long long>(o.experts));
     return 2;
   }
+  if (!o.imp.consistent(o.ffn == FfnKind::pad) || !run_flags_consistent(o)) return 2;
   if (o.model.empty()) o.model = default_bert_dir();
   return o;
 }
