@@ -9,26 +9,13 @@
 #include "apps/train_resnet/trainer.h"
 #include "core/safetensors.h"
 #include "tests/test_util.h"
+#include "tests/tiny_runs.h"
 
 namespace cherry {
 namespace {
 namespace fs = std::filesystem;
 
-TrainOptions tiny(const std::string& dir) {
-  TrainOptions o;
-  o.synthetic = true;
-  o.dataset = DatasetKind::fashion_mnist;
-  o.batch_size = 16;
-  o.max_train_samples = 64;  // 4 steps per epoch
-  o.max_eval_samples = 32;
-  o.epochs = 2;
-  o.run_dir = dir;
-  o.overwrite = true;
-  o.workers = 2;
-  o.log_every = 1;
-  o.imp.batches = 2, o.imp.iters = 2;  // the default conv is PAD: keep IMP cheap
-  return o;
-}
+TrainOptions tiny(const std::string& dir) { return test::tiny_resnet(dir); }
 
 
 std::map<std::string, Tensor> last_checkpoint(const std::string& dir) { return load_safetensors(dir + "/checkpoints/last.safetensors"); }

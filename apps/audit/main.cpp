@@ -3,39 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "apps/audit/report.h"
 #include "apps/common/atomic_file.h"
 #include "apps/common/build_info.h"
 #include "core/error.h"
-
-namespace {
-namespace fs = std::filesystem;
-
-// The report may replace an earlier report, never an input or a record of the run: refuses the input
-// itself, a file inside the input run directory that is not .html, and any existing file that is not
-// an HTML page (a checkpoint, metrics.jsonl, a user's file).
-void check_output(const std::string& input, const std::string& output) {
-  std::error_code ec;
-  const fs::path in = fs::weakly_canonical(input, ec), out = fs::weakly_canonical(output, ec);
-  CHERRY_CHECK(out != in, "audit", "-o ", output, " is the input ", input, ": refusing to overwrite it");
-  if (fs::is_directory(in)) {
-    const auto rel = out.lexically_relative(in);
-    const bool inside = !rel.empty() && *rel.begin() != "..";
-    CHERRY_CHECK(!inside || out.extension() == ".html", "audit", "-o ", output, " is inside the run directory ", input,
-                 " and not an .html file: refusing to write among the run's records");
-  }
-  CHERRY_CHECK(!fs::is_directory(out), "audit", "-o ", output, " is a folder: name the report file");
-  if (fs::exists(out)) {
-    std::ifstream f(out, std::ios::binary);
-    std::string head(15, '\0');
-    f.read(head.data(), std::streamsize(head.size()));
-    CHERRY_CHECK(head == "<!DOCTYPE html>", "audit", "-o ", output, " exists and is not an HTML report: refusing to overwrite it");
-  }
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::string input, output;
@@ -54,7 +26,7 @@ int main(int argc, char** argv) {
     if (output.empty())
       output = data.from_checkpoint ? std::filesystem::path(input).replace_extension(".html").string()
                                     : (std::filesystem::path(input) / "audit.html").string();
-    check_output(input, output);
+    cherry::audit::check_report_output(input, output);
     std::vector<std::string> ids;
     const std::string html = cherry::audit::render_report(data, &ids);
     cherry::write_file_atomic(output, html);

@@ -1,5 +1,8 @@
 #include "apps/audit/report.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "apps/audit/report_sections.h"
 #include "apps/common/atomic_file.h"
 
@@ -81,5 +84,25 @@ std::string render_report(const AuditData& d, std::vector<std::string>* section_
 }
 
 void write_report(const AuditData& data, const std::string& path) { write_file_atomic(path, render_report(data)); }
+
+void check_report_output(const std::string& input, const std::string& output) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path in = fs::weakly_canonical(input, ec), out = fs::weakly_canonical(output, ec);
+  CHERRY_CHECK(out != in, "audit", "-o ", output, " is the input ", input, ": refusing to overwrite it");
+  if (fs::is_directory(in)) {
+    const auto rel = out.lexically_relative(in);
+    const bool inside = !rel.empty() && *rel.begin() != "..";
+    CHERRY_CHECK(!inside || out.extension() == ".html", "audit", "-o ", output, " is inside the run directory ", input,
+                 " and not an .html file: refusing to write among the run's records");
+  }
+  CHERRY_CHECK(!fs::is_directory(out), "audit", "-o ", output, " is a folder: name the report file");
+  if (fs::exists(out)) {
+    std::ifstream f(out, std::ios::binary);
+    std::string head(15, '\0');
+    f.read(head.data(), std::streamsize(head.size()));
+    CHERRY_CHECK(head == "<!DOCTYPE html>", "audit", "-o ", output, " exists and is not an HTML report: refusing to overwrite it");
+  }
+}
 
 }  // namespace cherry::audit

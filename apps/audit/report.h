@@ -14,6 +14,10 @@ namespace cherry::audit {
 // The whole page; `section_ids`, when given, receives the ids of the sections shown, in page order
 // ("summary", "training", "mask", "scale", "attention", "imp", "router").
 std::string render_report(const AuditData& data, std::vector<std::string>* section_ids = nullptr);
+// Refuses (Error) an output path that would replace an input or a record of the run: the input
+// itself, a file inside the input run directory that is not .html, and any existing file that is not
+// an HTML page (a checkpoint, metrics.jsonl, a user's file). An earlier report may be replaced.
+void check_report_output(const std::string& input, const std::string& output);
 // Renders and writes atomically.
 void write_report(const AuditData& data, const std::string& path);
 

@@ -126,6 +126,7 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
       throw Error(o.app, cat("--resume auto: no checkpoint in ", ckpt.dir(), " can be read:", list,
                              "\nnothing was changed; to start the run over instead, pass --overwrite without --resume"));
     }
+    for (const auto& s : skipped) std::printf("warning: skipped unreadable checkpoint %s\n", s.c_str());
     if (c) {
       if (o.eval_only) check_finite_weights(c->model, c->path);
       else check_resume_config(c->config, config, o.allow_changed, c->path, o.app);
