@@ -118,6 +118,47 @@ TEST_CASE("resume equals the uninterrupted run, bit for bit (mid-epoch interrupt
   }
 }
 
+TEST_CASE("a killed run resumed writes the uninterrupted run's logs (running averages included), and a finished run resumed does nothing") {
+  test::TempDir tmp;
+  const std::string a = tmp.file("uninterrupted"), b = tmp.file("killed");
+  TrainOptions o = tiny(a);
+  o.save_every = 1, o.keep_last = 100;
+  run_train_resnet(o);
+  // The killed run: A's folder as a kill after step 7 leaves it, its newest checkpoint from step 5.
+  fs::copy(a, b, fs::copy_options::recursive);
+  for (const auto& e : fs::directory_iterator(b + "/checkpoints"))
+    if (e.path().filename().string() > "step-0000000005.safetensors") fs::remove(e.path());
+  fs::remove(b + "/checkpoints/best.safetensors");
+  fs::copy_file(b + "/checkpoints/step-0000000005.safetensors", b + "/checkpoints/last.safetensors", fs::copy_options::overwrite_existing);
+  TrainOptions resumed = o;
+  resumed.run_dir = b, resumed.overwrite = false, resumed.resume = "auto";
+  CHECK(run_train_resnet(resumed).steps == 8);
+  auto records = [](const std::string& path) {  // the log without its timings
+    std::vector<nlohmann::json> v;
+    std::ifstream f(path);
+    for (std::string line; std::getline(f, line);) {
+      auto j = nlohmann::json::parse(line);
+      for (const char* k : {"step_ms", "samples_per_s", "eta_s"}) j.erase(k);
+      v.push_back(j);
+    }
+    return v;
+  };
+  for (const char* log : {"metrics.jsonl", "dynamic.jsonl", "imp.jsonl"}) {
+    CAPTURE(log);
+    CHECK(records(a + "/" + log) == records(b + "/" + log));
+  }
+  auto text = [](const std::string& path) {
+    std::ifstream f(path);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  CHECK(text(a + "/summary.csv") == text(b + "/summary.csv"));
+
+  const std::string summary = text(b + "/summary.csv"), metrics = text(b + "/metrics.jsonl");
+  CHECK(run_train_resnet(resumed).steps == 8);  // finished: nothing trained, nothing appended
+  CHECK(text(b + "/summary.csv") == summary);
+  CHECK(text(b + "/metrics.jsonl") == metrics);
+}
+
 TEST_CASE("bf16 mixed precision: f32 checkpoints, bit-exact resume, the fp32 run's losses to 2% (static, DY-Conv), recorded") {
   test::TempDir tmp;
   const std::string a = tmp.file("bf16"), b = tmp.file("bf16_resumed"), c = tmp.file("fp32");

@@ -15,8 +15,9 @@ using json = nlohmann::json;
 json TrainerState::to_json() const {
   json rng_words = json::array();
   for (auto w : rng) rng_words.push_back(std::to_string(w));  // strings: JSON numbers lose 64-bit precision
-  return {{"step", step}, {"epoch", epoch}, {"batch_in_epoch", batch_in_epoch}, {"best_metric", best_metric},
-          {"best_step", best_step}, {"rng", rng_words}};
+  return {{"step", step},           {"epoch", epoch},         {"batch_in_epoch", batch_in_epoch}, {"best_metric", best_metric},
+          {"best_step", best_step}, {"rng", rng_words},        {"loss_sum", loss_sum},             {"loss_count", loss_count},
+          {"epoch_loss", epoch_loss}, {"epoch_correct", epoch_correct}, {"epoch_samples", epoch_samples}};
 }
 
 TrainerState TrainerState::from_json(const json& j, const std::string& path) {
@@ -31,6 +32,10 @@ TrainerState TrainerState::from_json(const json& j, const std::string& path) {
     CHERRY_CHECK(r.is_array() && r.size() == 4, "checkpoint", path, ": trainer state 'rng' must hold 4 words");
     for (size_t i = 0; i < 4; ++i) s.rng[i] = std::stoull(r[i].get<std::string>());
     CHERRY_CHECK(s.step >= 0 && s.epoch >= 0 && s.batch_in_epoch >= 0, "checkpoint", path, ": negative step/epoch/position");
+    // The logs' statistics (absent in checkpoints of older versions: the logs then restart them).
+    s.loss_sum = j.value("loss_sum", 0.0), s.epoch_loss = j.value("epoch_loss", 0.0);
+    s.loss_count = j.value("loss_count", int64_t(0)), s.epoch_correct = j.value("epoch_correct", int64_t(0));
+    s.epoch_samples = j.value("epoch_samples", int64_t(0));
     return s;
   } catch (const json::exception& e) {
     throw Error("checkpoint", cat(path, ": bad trainer state: ", e.what()));

@@ -22,6 +22,10 @@ struct TrainerState {
   double best_metric = -1.0;
   int64_t best_step = -1;
   Generator::State rng{};  // the default generator after `step`
+  // The logs' running statistics, so a resumed run's logs equal the uninterrupted run's: the
+  // progress line's mean loss since step 1, and the current epoch's sums for summary.csv.
+  double loss_sum = 0, epoch_loss = 0;
+  int64_t loss_count = 0, epoch_correct = 0, epoch_samples = 0;
   nlohmann::json to_json() const;
   static TrainerState from_json(const nlohmann::json& j, const std::string& path);
 };

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace cherry {
 
@@ -20,6 +21,9 @@ class Progress {
   void print(const StepStats& s, const char* unit);  // "img/s" or "seq/s"
   void line(const std::string& text);  // a permanent line (clears a live one first)
   bool tty() const { return tty_; }
+  // The mean loss's running sum and count (saved in checkpoints, restored on resume).
+  std::pair<double, int64_t> loss_state() const { return {loss_sum_, loss_n_}; }
+  void restore_loss_state(double sum, int64_t n) { loss_sum_ = sum, loss_n_ = n; }
 
  private:
   using Clock = std::chrono::steady_clock;

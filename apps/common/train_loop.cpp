@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <tuple>
 
 #include "apps/common/build_info.h"
 #include "apps/common/checkpoint.h"
@@ -188,12 +189,20 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
     return result;
   }
 
+  if (loaded_checkpoint && st.step >= total_steps) {  // its last checkpoint comes after the final evaluation
+    std::printf("the run in %s finished at step %lld: nothing to do (pass --allow-changed epochs with more --epochs to extend it)\n",
+                run.path().c_str(), static_cast<long long>(st.step));
+    return result;
+  }
   model.train();
   Progress progress(total_steps);
-  double epoch_loss = 0;
-  int64_t epoch_correct = 0, epoch_samples = 0;
+  progress.restore_loss_state(st.loss_sum, st.loss_count);
+  double epoch_loss = st.epoch_loss;
+  int64_t epoch_correct = st.epoch_correct, epoch_samples = st.epoch_samples;
   bool has_correct = false;
   auto save = [&](bool is_best) {
+    std::tie(st.loss_sum, st.loss_count) = progress.loss_state();
+    st.epoch_loss = epoch_loss, st.epoch_correct = epoch_correct, st.epoch_samples = epoch_samples;
     st.rng = default_generator().state();
     const DataPosition p = task.data_position();
     st.epoch = p.epoch, st.batch_in_epoch = p.batch;
