@@ -216,7 +216,7 @@ TEST_CASE("finetune_bert: IMP that cannot run, or would score untrained experts,
   CHECK(run_finetune_bert(o).steps == 1);
 }
 
-TEST_CASE("finetune_bert: a missing model folder or an over-long max length is a clear error") {
+TEST_CASE("finetune_bert: a missing model folder, an over-long max length or a vocab.txt of another size is a clear error") {
   test::TempDir tmp;
   FinetuneOptions o = tiny_bert(tmp.file("bad"));
   o.model = tmp.file("nowhere");
@@ -224,6 +224,18 @@ TEST_CASE("finetune_bert: a missing model folder or an over-long max length is a
   o = tiny_bert(tmp.file("bad2"));
   o.max_seq_length = 64;
   CHECK_THROWS_WITH_AS(run_finetune_bert(o), doctest::Contains("exceeds the model's max_position_embeddings"), Error);
+
+  // A vocab.txt that does not belong to the model (1000 tokens against 100 embedding rows).
+  const std::string model = tmp.file("model");
+  fs::create_directories(model);
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(std::string(CHERRY_FIXTURES_DIR) + "/bert_tiny/" + f, model + "/" + f);
+  std::ofstream vocab(model + "/vocab.txt");
+  for (const char* special : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) vocab << special << "\n";
+  for (int i = 5; i < 1000; ++i) vocab << "tok" << i << "\n";
+  vocab.close();
+  o = tiny_bert(tmp.file("bad3"));
+  o.model = model, o.synthetic = false;
+  CHECK_THROWS_WITH_AS(run_finetune_bert(o), doctest::Contains("holds 1000 tokens but"), Error);
 }
 
 }  // namespace cherry

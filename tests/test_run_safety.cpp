@@ -6,8 +6,10 @@
 #include <sstream>
 
 #include "apps/audit/report.h"
+#include "apps/common/checkpoint.h"
 #include "apps/finetune_bert/options.h"
 #include "apps/train_resnet/trainer.h"
+#include "core/safetensors.h"
 #include "tests/test_util.h"
 #include "tests/tiny_runs.h"
 
@@ -122,6 +124,37 @@ TEST_CASE("--resume auto with every checkpoint unreadable stops, listing each an
   CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("last.safetensors: "), Error);
   CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("step-0000000002.safetensors: "), Error);
   CHECK(slurp(run + "/metrics.jsonl") == metrics);
+}
+
+TEST_CASE("--resume refuses a checkpoint whose step or epoch does not fit the run's data and epochs") {
+  test::TempDir tmp;
+  const std::string run = tmp.file("run");
+  TrainOptions first = quick(run);
+  first.max_steps = 3;
+  run_train_resnet(first);
+  const std::string last = run + "/checkpoints/last.safetensors";
+  Checkpoint c = load_checkpoint(last);
+  std::vector<std::pair<std::string, Tensor>> tensors(c.model.begin(), c.model.end());
+  tensors.insert(tensors.end(), c.optim.begin(), c.optim.end());
+  auto with_state = [&](TrainerState st) {
+    save_safetensors(last, tensors, {{"cherry.state", st.to_json().dump()}, {"cherry.config", c.config.dump()}});
+  };
+  TrainOptions again = quick(run);
+  again.overwrite = false, again.resume = last;
+  TrainerState huge = c.state;
+  huge.step = 1000000000000000, huge.epoch = 1000000000000000 / 4;
+  with_state(huge);
+  CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("does not fit this run (4 steps per epoch, 2 epochs)"), Error);
+  TrainerState far = c.state;
+  far.epoch = 1000000;
+  with_state(far);
+  CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("epoch 1000001"), Error);
+  TrainerState position = c.state;
+  position.batch_in_epoch = 99;
+  with_state(position);
+  CHECK_THROWS_AS(run_train_resnet(again), Error);
+  with_state(c.state);
+  CHECK(run_train_resnet(again).steps == 8);
 }
 
 TEST_CASE("checkpoints: last and best are independent files, and a resume removes a killed write's temporaries") {

@@ -131,6 +131,12 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
     if (c) {
       if (o.eval_only) check_finite_weights(c->model, c->path);
       else check_resume_config(c->config, config, o.allow_changed, c->path, o.app);
+      // The data position must fit this run's data: a corrupt or foreign position would skip data or train forever.
+      const TrainerState& s = c->state;
+      CHERRY_CHECK(o.overfit_batch || (s.batch_in_epoch <= steps_per_epoch && s.epoch <= o.epochs && s.step <= o.epochs * steps_per_epoch &&
+                                       s.step <= (s.epoch + 1) * steps_per_epoch),
+                   o.app, c->path, ": its trainer state (step ", s.step, ", epoch ", s.epoch + 1, ", batch ", s.batch_in_epoch,
+                   ") does not fit this run (", steps_per_epoch, " steps per epoch, ", o.epochs, " epochs)");
       model.load_state_dict(c->model);
       optim.load_state_tensors(c->optim);
       st = c->state;

@@ -169,6 +169,10 @@ class BertTask final : public TrainTask {
       dev_.enc = synthetic_encodings(int64_t(dev_.data.examples.size()), o_.max_seq_length, vocab_size, o_.seed + 1);
     } else {
       BertTokenizer tok(vocab);
+      // A vocab.txt of another model would map words to the wrong embedding rows, silently.
+      const int64_t embedding_rows = BertConfig::from_file(o_.model + "/config.json").vocab_size;
+      CHERRY_CHECK(tok.vocab().size() == embedding_rows, "finetune_bert", vocab, " holds ", tok.vocab().size(), " tokens but ", o_.model,
+                   "/config.json says vocab_size ", embedding_rows, ": the tokenizer and the model do not belong together");
       pad_id_ = tok.pad_id();
       train_.data = read_glue(task_, GlueSplit::train, o_.data);
       dev_.data = read_glue(task_, GlueSplit::dev, o_.data);
