@@ -45,13 +45,20 @@ ImageFolder::ImageFolder(ImageFolderOptions options) : options_(std::move(option
   const fs::path dir = fs::path(options_.root) / options_.split;
   name_ = dir.string();
   CHERRY_CHECK(fs::is_directory(dir), kOp, dir.string(), " is not a folder (expected root/<split>/<class>/*.jpg)");
-  classes_ = sorted_entries(dir, [](const fs::directory_entry& e) { return e.is_directory(); });
-  CHERRY_CHECK(!classes_.empty(), kOp, dir.string(), " has no class folders (expected root/<split>/<class>/*.jpg)");
-  for (size_t c = 0; c < classes_.size(); ++c) {
-    const fs::path cdir = dir / classes_[c];
+  const std::vector<std::string> folders = sorted_entries(dir, [](const fs::directory_entry& e) { return e.is_directory(); });
+  CHERRY_CHECK(!folders.empty(), kOp, dir.string(), " has no class folders (expected root/<split>/<class>/*.jpg)");
+  classes_ = options_.classes.empty() ? folders : options_.classes;
+  for (const std::string& folder : folders) {
+    const auto it = std::find(classes_.begin(), classes_.end(), folder);
+    if (it == classes_.end()) {
+      std::string known;
+      for (const auto& c : classes_) known += (known.empty() ? "" : ", ") + c;
+      throw Error(kOp, cat(dir.string(), "/", folder, " is a class the training split does not have (its classes: ", known, ")"));
+    }
+    const fs::path cdir = dir / folder;
     for (const auto& f : sorted_entries(cdir, [](const fs::directory_entry& e) { return e.is_regular_file() && is_jpeg_name(e.path()); })) {
       files_.push_back((cdir / f).string());
-      labels_.push_back(int64_t(c));
+      labels_.push_back(int64_t(it - classes_.begin()));
     }
   }
   CHERRY_CHECK(!files_.empty(), kOp, dir.string(), " has ", classes_.size(), " class folders but no .jpg/.jpeg files");

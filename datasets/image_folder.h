@@ -20,6 +20,10 @@ struct ImageFolderOptions {
   ImageTransform transform;      // must set size; see ImageTransform::cifar_train() etc.
   bool cache_decoded = false;    // decode everything in the constructor, keep u8 pixels in memory
   int decode_threads = 0;        // for cache_decoded; 0 = hardware concurrency
+  // The label of each class name (the training split's class_names()): an evaluation split is
+  // labelled by the training split's classes, never by its own folder list; a class folder not in
+  // this list is an error. Empty: this split's own sorted class folders.
+  std::vector<std::string> classes{};
 };
 
 class ImageFolder : public Dataset {

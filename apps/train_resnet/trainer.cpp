@@ -67,8 +67,10 @@ Data make_data(const TrainOptions& o) {
     CHERRY_CHECK(!o.data.empty(), "train_resnet", "--dataset imagefolder needs --data DIR holding train/ and val/ (or test/)");
     const std::string eval_split = fs::exists(fs::path(o.data) / "val") ? "val" : "test";
     ImageFolderOptions tr{o.data, "train", o.augment ? ImageTransform::imagenet_train(o.image_size) : ImageTransform::imagenet_eval(o.image_size)};
+    auto train = std::make_unique<ImageFolder>(tr);
     ImageFolderOptions te{o.data, eval_split, ImageTransform::imagenet_eval(o.image_size)};
-    d.train = std::make_unique<ImageFolder>(tr);
+    te.classes = train->class_names();  // labels by the training classes, checked before step 1
+    d.train = std::move(train);
     d.test = std::make_unique<ImageFolder>(te);
   }
   if (o.max_train_samples > 0) d.train = std::make_unique<Subset>(std::move(d.train), o.max_train_samples);
