@@ -255,6 +255,11 @@ TEST_CASE("audit: bad input is a clear error") {
     write_lines(run.file("dynamic.jsonl"), {dyn_record(1, {dyn_layer("conv_a", 100, 30, 1.0)}), r, r});
     CHECK(has(error_of([&] { read_run_dir(run.dir); }), "dynamic.jsonl:3: step 2 is recorded twice (first at "));
   }
+  SUBCASE("a metrics step recorded twice or out of order") {
+    SyntheticRun run;
+    write_lines(run.file("metrics.jsonl"), {{{"step", 1}, {"loss", 2.3}}, {{"step", 2}, {"loss", 2.2}}, {{"step", 2}, {"loss", 2.2}}});
+    CHECK(has(error_of([&] { read_run_dir(run.dir); }), "metrics.jsonl:3: step 2 follows step 2 (a step recorded twice or out of order)"));
+  }
   SUBCASE("a record with no layers") {
     SyntheticRun run;
     write_lines(run.file("dynamic.jsonl"), {{{"step", 1}, {"epoch", 1}, {"kappa", 0.3}, {"layers", json::array()}}});

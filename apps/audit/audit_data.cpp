@@ -78,7 +78,13 @@ AuditData read_run_files(const std::string& dir) {
   else skip("deploy.json", "no deployment check (train_resnet and finetune_bert write it with --export-deploy)");
 
   if (present("metrics.jsonl"))
-    for_each_jsonl(file("metrics.jsonl"), "audit", [&](const json& j, const std::string& w) { d.metrics.push_back(parse_metric_point(j, w)); });
+    for_each_jsonl(file("metrics.jsonl"), "audit", [&](const json& j, const std::string& w) {
+      MetricPoint p = parse_metric_point(j, w);
+      // The loop logs each step once, in order: a repeated or earlier step is two runs' logs mixed.
+      CHERRY_CHECK(d.metrics.empty() || p.step > d.metrics.back().step, "audit", w, ": step ", p.step, " follows step ",
+                   d.metrics.empty() ? 0 : d.metrics.back().step, " (a step recorded twice or out of order)");
+      d.metrics.push_back(p);
+    });
   else skip("metrics.jsonl", "no training curves");
   if (present("summary.csv")) d.epochs = read_summary_csv(file("summary.csv"));
   else skip("summary.csv", "no per-epoch accuracy");
