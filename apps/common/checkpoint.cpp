@@ -17,7 +17,8 @@ json TrainerState::to_json() const {
   for (auto w : rng) rng_words.push_back(std::to_string(w));  // strings: JSON numbers lose 64-bit precision
   return {{"step", step},           {"epoch", epoch},         {"batch_in_epoch", batch_in_epoch}, {"best_metric", best_metric},
           {"best_step", best_step}, {"rng", rng_words},        {"loss_sum", loss_sum},             {"loss_count", loss_count},
-          {"epoch_loss", epoch_loss}, {"epoch_correct", epoch_correct}, {"epoch_samples", epoch_samples}};
+          {"epoch_loss", epoch_loss}, {"epoch_correct", epoch_correct}, {"epoch_samples", epoch_samples},
+          {"epoch_has_correct", epoch_has_correct}};
 }
 
 TrainerState TrainerState::from_json(const json& j, const std::string& path) {
@@ -35,7 +36,7 @@ TrainerState TrainerState::from_json(const json& j, const std::string& path) {
     // The logs' statistics (absent in checkpoints of older versions: the logs then restart them).
     s.loss_sum = j.value("loss_sum", 0.0), s.epoch_loss = j.value("epoch_loss", 0.0);
     s.loss_count = j.value("loss_count", int64_t(0)), s.epoch_correct = j.value("epoch_correct", int64_t(0));
-    s.epoch_samples = j.value("epoch_samples", int64_t(0));
+    s.epoch_samples = j.value("epoch_samples", int64_t(0)), s.epoch_has_correct = j.value("epoch_has_correct", false);
     return s;
   } catch (const json::exception& e) {
     throw Error("checkpoint", cat(path, ": bad trainer state: ", e.what()));

@@ -26,6 +26,7 @@ struct TrainerState {
   // progress line's mean loss since step 1, and the current epoch's sums for summary.csv.
   double loss_sum = 0, epoch_loss = 0;
   int64_t loss_count = 0, epoch_correct = 0, epoch_samples = 0;
+  bool epoch_has_correct = false;  // the task counts correct predictions (summary.csv's train_accuracy)
   nlohmann::json to_json() const;
   static TrainerState from_json(const nlohmann::json& j, const std::string& path);
 };

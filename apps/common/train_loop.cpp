@@ -205,10 +205,10 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
   progress.restore_loss_state(st.loss_sum, st.loss_count);
   double epoch_loss = st.epoch_loss;
   int64_t epoch_correct = st.epoch_correct, epoch_samples = st.epoch_samples;
-  bool has_correct = false;
+  bool has_correct = st.epoch_has_correct;
   auto save = [&](bool is_best) {
     std::tie(st.loss_sum, st.loss_count) = progress.loss_state();
-    st.epoch_loss = epoch_loss, st.epoch_correct = epoch_correct, st.epoch_samples = epoch_samples;
+    st.epoch_loss = epoch_loss, st.epoch_correct = epoch_correct, st.epoch_samples = epoch_samples, st.epoch_has_correct = has_correct;
     st.rng = default_generator().state();
     const DataPosition p = task.data_position();
     st.epoch = p.epoch, st.batch_in_epoch = p.batch;
