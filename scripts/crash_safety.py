@@ -61,6 +61,14 @@ def logs(run):
         return rows, f.read()
 
 
+def logged(run):
+    try:
+        with open(os.path.join(run, "metrics.jsonl"), "rb") as f:
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
 def check_checkpoints(run):
     ckpt = os.path.join(run, "checkpoints")
     names = sorted(os.listdir(ckpt)) if os.path.isdir(ckpt) else []
@@ -92,9 +100,16 @@ def main():
             p = subprocess.Popen([args.binary, *ARGS, "--run-dir", run, "--resume", "auto"], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True)
             if kills < args.kills:
-                try:
-                    p.wait(timeout=rng.uniform(0.3, 1.6))  # start-up (~1 s) included: some kills land before any progress
-                except subprocess.TimeoutExpired:
+                # Mostly after 1-4 more logged steps plus a random fraction of a step (inside the step,
+                # its logging or a checkpoint write), sometimes during start-up.
+                if rng.random() < 0.2:
+                    time.sleep(rng.uniform(0.05, 1.0))
+                else:
+                    target = logged(run) + rng.randint(1, 4)
+                    while p.poll() is None and logged(run) < target:
+                        time.sleep(0.01)
+                    time.sleep(rng.uniform(0.0, 0.15))
+                if p.poll() is None:
                     p.send_signal(signal.SIGKILL)
                     p.wait()
                     kills += 1
