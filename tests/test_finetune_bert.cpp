@@ -216,6 +216,40 @@ TEST_CASE("finetune_bert: IMP that cannot run, or would score untrained experts,
   CHECK(run_finetune_bert(o).steps == 1);
 }
 
+TEST_CASE("finetune_bert: --train-file, --validation-file and --test-file read a user's CSV, JSON lines and TSV, any row count") {
+  test::TempDir tmp;
+  const std::string model = tmp.file("model");
+  fs::create_directories(model);
+  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(std::string(CHERRY_FIXTURES_DIR) + "/bert_tiny/" + f, model + "/" + f);
+  {
+    std::ofstream vocab(model + "/vocab.txt");  // as many tokens as the fixture's 100 embedding rows
+    for (const char* special : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) vocab << special << "\n";
+    for (int i = 5; i < 100; ++i) vocab << char('a' + i % 26) << (i < 31 ? "" : std::to_string(i)) << "\n";
+  }
+  std::ofstream(tmp.file("train.csv")) << "premise,hypothesis,gold\n"
+                                       << "\"a b, c\",d e,entailment\nf g,h,not_entailment\ni j,k,entailment\nl,m n,not_entailment\n"
+                                       << "o,p,entailment\nq,r,not_entailment\n";
+  std::ofstream(tmp.file("dev.jsonl")) << "{\"premise\": \"a b\", \"hypothesis\": \"c\", \"gold\": 0}\n"
+                                       << "{\"premise\": \"d\", \"hypothesis\": \"e f\", \"gold\": \"not_entailment\"}\n"
+                                       << "{\"premise\": \"g\", \"hypothesis\": \"h\", \"gold\": 1}\n";
+  std::ofstream(tmp.file("test.tsv")) << "idx\tpremise\thypothesis\n10\ta\tb\n11\tc\td\n";
+  FinetuneOptions o = tiny_bert(tmp.file("run"));
+  o.model = model, o.synthetic = false, o.max_train_samples = 0, o.max_eval_samples = 0, o.epochs = 1, o.batch_size = 2;
+  o.train_file = tmp.file("train.csv"), o.validation_file = tmp.file("dev.jsonl"), o.test_file = tmp.file("test.tsv");
+  o.text_columns = {"premise", "hypothesis"}, o.label_column = "gold";
+  TrainResult r = run_finetune_bert(o);
+  CHECK(r.steps == 3);
+  CHECK(nlohmann::json::parse(std::ifstream(o.run_dir + "/eval_results.json")).at("eval_samples") == 3);
+  std::ifstream pred(o.run_dir + "/predict_results_rte.txt");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(pred, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 3);  // header + one line per test row, numbered by position as run_glue does
+  CHECK(lines[1].starts_with("0\t"));
+  CHECK(lines[2].starts_with("1\t"));
+  o.label_column = "label";
+  CHECK_THROWS_WITH_AS(run_finetune_bert(o), doctest::Contains("train.csv:2: no column 'label'"), Error);
+}
+
 TEST_CASE("finetune_bert: a missing model folder, an over-long max length or a vocab.txt of another size is a clear error") {
   test::TempDir tmp;
   FinetuneOptions o = tiny_bert(tmp.file("bad"));

@@ -9,6 +9,7 @@
 
 #include "datasets/glue.h"
 #include "datasets/glue_metrics.h"
+#include "datasets/text_files.h"
 #include "datasets_fixtures.h"
 
 using namespace cherry;
@@ -134,6 +135,63 @@ TEST_CASE("glue: malformed files throw naming file:line and the problem") {
   CHECK(glue_file_path(GlueTask::rte, GlueSplit::dev, dir.path.string()) == dir.file("RTE/dev.tsv"));
   CHECK(read_glue_file(GlueTask::rte, GlueSplit::dev, dir.file("RTE/dev.tsv")).examples.size() == 1);
   CHECK_THROWS_NAMING(read_glue(GlueTask::rte, GlueSplit::train, dir.path.string()), "train.tsv");
+}
+
+TEST_CASE("user text files: TSV, CSV with RFC 4180 quoting and JSON lines, any row count, named columns") {
+  auto parse_as = [](TextFormat f, GlueTask task, GlueSplit split, std::string_view text, TextColumns c = {}) {
+    return parse_text_file(task, split, f, text, "u", c);
+  };
+  const auto csv = parse_as(TextFormat::csv, GlueTask::rte, GlueSplit::dev,
+                            "sentence1,sentence2,label\r\n\"A man, with a \"\"hat\"\".\",A man.,entailment\r\nx,\"two\nlines\",not_entailment\r\n");
+  REQUIRE(csv.size() == 2);
+  CHECK(csv[0].text_a == "A man, with a \"hat\".");
+  CHECK(csv[0].label == 0);
+  CHECK(csv[1].text_b == "two\nlines");
+  CHECK(csv[1].label == 1);
+  CHECK(csv[1].index == 1);
+  const auto tsv = parse_as(TextFormat::tsv, GlueTask::sst2, GlueSplit::dev, "label\tsentence\tsource\n1\ta \"fine\" film\tweb\n0\tdull\tweb\n");
+  REQUIRE(tsv.size() == 2);
+  CHECK(tsv[0].text_a == "a \"fine\" film");  // TSV: quotes are text
+  CHECK(tsv[1].label == 0);
+  const auto jl = parse_as(TextFormat::jsonl, GlueTask::rte, GlueSplit::dev,
+                           "{\"premise\": \"p\", \"hypothesis\": \"h\", \"y\": 1, \"idx\": 7}\n{\"premise\": \"q\", \"hypothesis\": \"i\", \"y\": \"entailment\"}\n",
+                           {"premise", "hypothesis", "y", ""});
+  REQUIRE(jl.size() == 2);
+  CHECK(jl[0].label == 1);
+  CHECK(jl[0].index == 7);
+  CHECK(jl[1].label == 0);
+  const auto stsb = parse_as(TextFormat::jsonl, GlueTask::stsb, GlueSplit::train, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": 3.8}\n");
+  CHECK(stsb[0].score == doctest::Approx(3.8));
+  const auto test = parse_as(TextFormat::csv, GlueTask::sst2, GlueSplit::test, "idx,sentence\n5,unlabelled\n");
+  CHECK(test[0].index == 5);
+  CHECK(test[0].label == -1);
+  CHECK(text_format_of("a/b.JSONL") == TextFormat::jsonl);  // extensions in any case
+}
+
+TEST_CASE("user text files: malformed files throw naming file:line and the problem") {
+  auto p = [](TextFormat f, std::string_view text, GlueTask task = GlueTask::rte) {
+    return parse_text_file(task, GlueSplit::dev, f, text, "u");
+  };
+  const std::string head = "sentence1,sentence2,label\n";
+  CHECK_THROWS_NAMING(p(TextFormat::csv, head + "a,b\n"), "u:2: 2 columns, but the header has 3");
+  CHECK_THROWS_NAMING(p(TextFormat::csv, head + "a,\"b,entailment\n"), "u:2: a quoted field is not closed");
+  CHECK_THROWS_NAMING(p(TextFormat::csv, head + "a,\"b\"x,entailment\n"), "u:2: text after a closing quote");
+  CHECK_THROWS_NAMING(p(TextFormat::csv, head + "a,b\"c,entailment\n"), "u:2: a quote inside an unquoted field");
+  CHECK_THROWS_NAMING(p(TextFormat::csv, head + "a,b,neutral\n"), "u:2: label 'neutral' is not one of entailment, not_entailment");
+  CHECK_THROWS_NAMING(p(TextFormat::csv, head + "a,b,entailment\n\nc,d,entailment\n"), "u:3: blank line");
+  CHECK_THROWS_NAMING(p(TextFormat::csv, "sentence1,sentence1,label\n"), "u:1: column 'sentence1' appears twice");
+  CHECK_THROWS_NAMING(p(TextFormat::csv, "premise,hypothesis,label\na,b,entailment\n"), "u:2: no column 'sentence1'");
+  CHECK_THROWS_NAMING(p(TextFormat::csv, head), "u: no examples");
+  CHECK_THROWS_NAMING(p(TextFormat::csv, ""), "u: empty file");
+  CHECK_THROWS_NAMING(p(TextFormat::tsv, "sentence1\tsentence2\tlabel\na\tb\tentailment\tx\n"), "u:2: 4 columns, but the header has 3");
+  CHECK_THROWS_NAMING(p(TextFormat::jsonl, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": 2}\n"), "u:1: label id 2 is not in [0, 2)");
+  CHECK_THROWS_NAMING(p(TextFormat::jsonl, "[1, 2]\n"), "u:1: not a JSON object");
+  CHECK_THROWS_NAMING(p(TextFormat::jsonl, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": \"entailment\"}\n{\"sentence1\": \"a\""),
+                      "u:2: not a JSON object");
+  CHECK_THROWS_NAMING(p(TextFormat::jsonl, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": 9}\n", GlueTask::stsb),
+                      "u:1: score '9' is not a number in [0, 5]");
+  CHECK_THROWS_NAMING(p(TextFormat::csv, head + "a\xC3,b,entailment\n"), "u: invalid UTF-8 at byte");
+  CHECK_THROWS_NAMING(text_format_of("rows.txt"), "rows.txt: unknown format '.txt'");
 }
 
 TEST_CASE("glue metrics: HF's keys and order, and values equal sklearn / scipy") {

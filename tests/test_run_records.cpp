@@ -191,7 +191,8 @@ TEST_CASE("apps' options: the shared flags and the choices parse into the option
   const json fc = f.to_json();
   CHECK(fc.at("task") == "rte");
   CHECK(fc.at("ffn") == "dense");
-  CHECK(fc.size() == 41);
+  CHECK(fc.size() == 46);
+  CHECK(fc.at("train_file") == "");
   CHECK(fc.at("precision") == "fp32");
 
   std::vector<std::string> bad = {"finetune_bert", "--ffn", "sparse"};

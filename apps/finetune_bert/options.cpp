@@ -25,7 +25,9 @@ std::string default_bert_dir() {
 nlohmann::json FinetuneOptions::to_json() const {
   nlohmann::json j = {{"model", model},         {"task", to_string(task)}, {"warmup_ratio", warmup_ratio}, {"max_seq_length", max_seq_length},
                       {"no_dropout", no_dropout}, {"predict", predict},    {"ffn", to_string(ffn)},        {"experts", experts},
-                      {"top_k", top_k},         {"imp_after", imp_after},  {"balance_coef", balance_coef}, {"export_deploy", export_deploy}};
+                      {"top_k", top_k},         {"imp_after", imp_after},  {"balance_coef", balance_coef}, {"export_deploy", export_deploy},
+                      {"train_file", train_file}, {"validation_file", validation_file}, {"test_file", test_file},
+                      {"text_columns", text_columns}, {"label_column", label_column}};
   j.update(RunFlags::to_json());
   j.update(imp.to_json());
   return j;
@@ -54,6 +56,11 @@ std::variant<FinetuneOptions, int> parse_finetune_options(int argc, char** argv)
   app.add_option("--max-eval-samples", o.max_eval_samples, "evaluate on only the first N dev examples (0: all)")->check(in_range(0, 1e9));
   app.add_flag("--synthetic", o.synthetic, "random token ids of the task's shape (throughput measurements)");
   app.add_flag("!--no-predict", o.predict, "skip writing predict_results_<task>.txt for the test split");
+  app.add_option("--train-file", o.train_file, "training rows from this TSV/CSV/JSON-lines file instead of the GLUE folder (any row count)");
+  app.add_option("--validation-file", o.validation_file, "evaluation rows from this file instead of the GLUE folder's dev split");
+  app.add_option("--test-file", o.test_file, "rows to predict (labels not needed) instead of the GLUE folder's test split");
+  app.add_option("--text-columns", o.text_columns, "the files' text column(s) (default: sentence, or sentence1,sentence2)")->delimiter(',');
+  app.add_option("--label-column", o.label_column, "the files' label column (default: label)");
   app.add_flag("--log-batches", o.log_batches, "write batch_indices.jsonl (the rows of every step) into the run directory");
   auto* moe = app.add_option_group("MoE / PAD-MoE", "FFN linears as mixtures of experts (docs/PADNET_GUIDE.md)");
   add_choice(*moe, "--ffn", o.ffn, "FFN linears: dense, moe (E upcycled experts, kappa = 1) or pad (PAD-MoE)");
@@ -74,6 +81,10 @@ std::variant<FinetuneOptions, int> parse_finetune_options(int argc, char** argv)
     return 2;
   }
   if (!o.imp.consistent(o.ffn == FfnKind::pad) || !run_flags_consistent(o)) return 2;
+  if (o.text_columns.size() > 2) {
+    std::fprintf(stderr, "--text-columns names one column, or two for a sentence pair; got %zu\n", o.text_columns.size());
+    return 2;
+  }
   if (o.model.empty()) o.model = default_bert_dir();
   return o;
 }

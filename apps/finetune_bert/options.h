@@ -34,6 +34,10 @@ struct FinetuneOptions : RunFlags {
   bool no_dropout = false;   // dropout off everywhere (the loss-matching check against PyTorch)
   bool predict = true;       // predict_results_<task>.txt for the test split at the end
   bool log_batches = false;  // batch_indices.jsonl: the dataset rows of every step (for reference runs)
+  // A user's files in place of the GLUE folder's splits (datasets/text_files.h): TSV, CSV or JSON lines.
+  std::string train_file, validation_file, test_file;
+  std::vector<std::string> text_columns;  // "" = the task's (sentence / sentence1,sentence2)
+  std::string label_column;               // "" = label
 
   // Mixture of experts (docs/PADNET.md §3-§4).
   FfnKind ffn = FfnKind::dense;

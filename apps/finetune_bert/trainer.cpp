@@ -15,6 +15,7 @@
 #include "core/safetensors.h"
 #include "datasets/glue.h"
 #include "datasets/glue_metrics.h"
+#include "datasets/text_files.h"
 #include "datasets/text_loader.h"
 #include "models/bert_checkpoint.h"
 #include "models/bert_moe.h"
@@ -174,13 +175,18 @@ class BertTask final : public TrainTask {
       CHERRY_CHECK(tok.vocab().size() == embedding_rows, "finetune_bert", vocab, " holds ", tok.vocab().size(), " tokens but ", o_.model,
                    "/config.json says vocab_size ", embedding_rows, ": the tokenizer and the model do not belong together");
       pad_id_ = tok.pad_id();
-      train_.data = read_glue(task_, GlueSplit::train, o_.data);
-      dev_.data = read_glue(task_, GlueSplit::dev, o_.data);
+      // Each split from the user's file when given (any row count), else the GLUE folder (official counts).
+      TextColumns columns{o_.text_columns.size() > 0 ? o_.text_columns[0] : "", o_.text_columns.size() > 1 ? o_.text_columns[1] : "",
+                          o_.label_column, ""};
+      auto split = [&](GlueSplit s, const std::string& file) {
+        return file.empty() ? read_glue(task_, s, o_.data) : read_text_file(task_, s, file, columns);
+      };
+      train_.data = split(GlueSplit::train, o_.train_file);
+      dev_.data = split(GlueSplit::dev, o_.validation_file);
       train_.enc = encode_glue(tok, train_.data, o_.max_seq_length);
       dev_.enc = encode_glue(tok, dev_.data, o_.max_seq_length);
-      const std::string test_path = glue_file_path(task_, GlueSplit::test, o_.data);
-      if (fs::exists(test_path)) {
-        test_ = TextSet{read_glue(task_, GlueSplit::test, o_.data), {}};
+      if (!o_.test_file.empty() || fs::exists(glue_file_path(task_, GlueSplit::test, o_.data))) {
+        test_ = TextSet{split(GlueSplit::test, o_.test_file), {}};
         test_->enc = encode_glue(tok, test_->data, o_.max_seq_length);
       }
     }

@@ -1,6 +1,7 @@
 // libFuzzer target for the text side: arbitrary bytes as text through the tokenizer (must never
-// throw: malformed UTF-8 becomes U+FFFD, which is dropped), as a vocab.txt, and as a GLUE TSV of every
-// task and split (cherry::Error is the expected outcome for bad files; anything else is a bug).
+// throw: malformed UTF-8 becomes U+FFFD, which is dropped), as a vocab.txt, as a GLUE TSV of every
+// task and split, and as a user's TSV, CSV or JSON-lines file (cherry::Error is the expected outcome
+// for bad files; anything else is a bug).
 // Invariants checked: ids in range, [CLS]/[SEP] layout, truncation within max_length, token types.
 #include <cstdint>
 #include <cstdlib>
@@ -8,6 +9,7 @@
 
 #include "datasets/bert_tokenizer.h"
 #include "datasets/glue.h"
+#include "datasets/text_files.h"
 
 namespace {
 const char* kVocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n##a\nb\n##b\n.\n,\ne\n##e\n\xC3\xA9\n\xE4\xB8\xAD\n\xCF\x83\n##\xCF\x82\n";
@@ -41,5 +43,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       } catch (const cherry::Error&) {
       }
     }
+  for (auto format : {cherry::TextFormat::tsv, cherry::TextFormat::csv, cherry::TextFormat::jsonl})
+    for (auto task : {cherry::GlueTask::sst2, cherry::GlueTask::stsb, cherry::GlueTask::rte})
+      for (auto split : {cherry::GlueSplit::dev, cherry::GlueSplit::test}) {
+        try {
+          for (const auto& ex : cherry::parse_text_file(task, split, format, in, "<fuzz input>"))
+            if (ex.index < 0 || (split == cherry::GlueSplit::dev && task != cherry::GlueTask::stsb && ex.label < 0)) std::abort();
+        } catch (const cherry::Error&) {
+        }
+      }
   return 0;
 }
