@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.h"
 #include "datasets/dataset.h"
@@ -26,13 +27,27 @@ struct Row {
 
 std::string_view shorten(std::string_view s) { return s.size() > 60 ? s.substr(0, 60) : s; }
 
+// Calls f(line number, line without its "\n" or "\r\n") for each line; a blank line is an error.
+template <class F>
+void for_each_line(std::string_view bytes, const std::string& name, F&& f) {
+  size_t pos = 0;
+  for (int64_t line = 1; pos < bytes.size(); ++line) {
+    const size_t nl = bytes.find('\n', pos);
+    std::string_view l = bytes.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? bytes.size() : nl + 1;
+    if (l.ends_with('\r')) l.remove_suffix(1);
+    CHERRY_CHECK(!l.empty(), kOp, name, ":", line, ": blank line");
+    f(line, l);
+  }
+}
+
 // Header-and-rows formats: the first record names the columns, each later record must have as many.
 std::vector<Row> named_rows(std::vector<std::pair<int64_t, std::vector<std::string>>> records, const std::string& name) {
   CHERRY_CHECK(!records.empty(), kOp, name, ": empty file (expected a header row naming the columns)");
   const std::vector<std::string> header = records[0].second;
-  for (size_t i = 0; i < header.size(); ++i)
-    CHERRY_CHECK(std::count(header.begin(), header.end(), header[i]) == 1, kOp, name, ":1: column '", shorten(header[i]),
-                 "' appears twice in the header");
+  std::set<std::string_view> seen;
+  for (const std::string& column : header)
+    CHERRY_CHECK(seen.insert(column).second, kOp, name, ":1: column '", shorten(column), "' appears twice in the header");
   std::vector<Row> rows;
   for (size_t r = 1; r < records.size(); ++r) {
     auto& [line, cells] = records[r];
@@ -46,13 +61,7 @@ std::vector<Row> named_rows(std::vector<std::pair<int64_t, std::vector<std::stri
 
 std::vector<std::pair<int64_t, std::vector<std::string>>> tsv_records(std::string_view bytes, const std::string& name) {
   std::vector<std::pair<int64_t, std::vector<std::string>>> out;
-  size_t pos = 0;
-  for (int64_t line = 1; pos < bytes.size(); ++line) {
-    const size_t nl = bytes.find('\n', pos);
-    std::string_view l = bytes.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? bytes.size() : nl + 1;
-    if (l.ends_with('\r')) l.remove_suffix(1);
-    CHERRY_CHECK(!l.empty(), kOp, name, ":", line, ": blank line");
+  for_each_line(bytes, name, [&](int64_t line, std::string_view l) {
     std::vector<std::string> cells;
     for (size_t start = 0;;) {
       const size_t tab = l.find('\t', start);
@@ -61,7 +70,7 @@ std::vector<std::pair<int64_t, std::vector<std::string>>> tsv_records(std::strin
       start = tab + 1;
     }
     out.emplace_back(line, std::move(cells));
-  }
+  });
   return out;
 }
 
@@ -112,13 +121,7 @@ std::vector<std::pair<int64_t, std::vector<std::string>>> csv_records(std::strin
 // is an id: it becomes that label's name).
 std::vector<Row> jsonl_rows(std::string_view bytes, const std::string& name, const GlueTaskInfo& info, const std::string& label) {
   std::vector<Row> rows;
-  size_t pos = 0;
-  for (int64_t line = 1; pos < bytes.size(); ++line) {
-    const size_t nl = bytes.find('\n', pos);
-    std::string_view l = bytes.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? bytes.size() : nl + 1;
-    if (l.ends_with('\r')) l.remove_suffix(1);
-    CHERRY_CHECK(!l.empty(), kOp, name, ":", line, ": blank line");
+  for_each_line(bytes, name, [&](int64_t line, std::string_view l) {
     const auto j = nlohmann::json::parse(l, nullptr, false);
     CHERRY_CHECK(j.is_object(), kOp, name, ":", line, ": not a JSON object");
     Row row{line, {}};
@@ -134,7 +137,7 @@ std::vector<Row> jsonl_rows(std::string_view bytes, const std::string& name, con
       }  // nested values: not a column we read
     }
     rows.push_back(std::move(row));
-  }
+  });
   return rows;
 }
 
