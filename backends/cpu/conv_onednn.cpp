@@ -108,7 +108,9 @@ class ScratchPool {
         return wrap(p, n);
       }
     }
-    return wrap(std::aligned_alloc(64, (n + 63) / 64 * 64), n);
+    void* p = std::aligned_alloc(64, (n + 63) / 64 * 64);
+    CHERRY_CHECK(p != nullptr, "conv2d", "out of memory allocating a ", n, "-byte oneDNN scratchpad");
+    return wrap(p, n);
   }
   ~ScratchPool() {
     for (auto& [n, blocks] : free_)
