@@ -81,6 +81,12 @@ def table(name, unit, rows, dy_torch_fp32=None):
     return f"{name}, {unit}, medians of the rounds:\n\n" + "\n".join(md) + "\n"
 
 
+def torch_version():
+    import subprocess
+    done = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True)
+    return done.stdout.strip() or "not installed"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=["resnet", "bert"])
@@ -93,7 +99,7 @@ def main():
     ap.add_argument("--model", default=moe_throughput.default_model())
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results", f"bench_precision_{datetime.date.today()}.md"))
     args = ap.parse_args()
-    parts = [f"Machine: {cpu_model()}, {args.threads} threads, ISA flags: {bf16_flags()}. Produced by "
+    parts = [f"Machine: {cpu_model()}, {args.threads} threads, ISA flags: {bf16_flags()}; PyTorch {torch_version()}. Produced by "
              f"`python3 bench/precision_table.py --rounds {args.rounds}` ({args.rounds} rounds; runs per variant are in the JSON lines below).\n"]
     raw = []
     if args.only in (None, "resnet"):
