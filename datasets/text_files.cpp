@@ -92,9 +92,12 @@ std::vector<std::pair<int64_t, std::vector<std::string>>> csv_records(std::strin
   for (size_t i = 0; i < bytes.size(); ++i) {
     const char c = bytes[i];
     if (in_quotes) {
-      if (c == '"' && i + 1 < bytes.size() && bytes[i + 1] == '"') field += '"', ++i;
-      else if (c == '"') in_quotes = false;
-      else field += c, line += c == '\n';
+      if (c == '"' && i + 1 < bytes.size() && bytes[i + 1] == '"')
+        field += '"', ++i;
+      else if (c == '"')
+        in_quotes = false;
+      else
+        field += c, line += c == '\n';
       continue;
     }
     if (c == ',') {
@@ -108,8 +111,10 @@ std::vector<std::pair<int64_t, std::vector<std::string>>> csv_records(std::strin
     } else {
       CHERRY_CHECK(!quoted, kOp, name, ":", line, ": text after a closing quote (a quote inside a field is written \"\")");
       CHERRY_CHECK(c != '"' || field.empty(), kOp, name, ":", line, ": a quote inside an unquoted field (quote the whole field)");
-      if (c == '"') in_quotes = quoted = true;
-      else field += c;
+      if (c == '"')
+        in_quotes = quoted = true;
+      else
+        field += c;
     }
   }
   CHERRY_CHECK(!in_quotes, kOp, name, ":", record_line, ": a quoted field is not closed before the end of the file");
@@ -157,13 +162,13 @@ TextFormat text_format_of(const std::string& path) {
   throw Error(kOp, cat(path, ": unknown format '", ext, "' (expected .tsv, .csv, .json or .jsonl)"));
 }
 
-std::vector<GlueExample> parse_text_file(GlueTask task, GlueSplit split, TextFormat format, std::string_view bytes,
-                                         const std::string& name, const TextColumns& requested) {
+std::vector<GlueExample> parse_text_file(GlueTask task, GlueSplit split, TextFormat format, std::string_view bytes, const std::string& name,
+                                         const TextColumns& requested) {
   const GlueTaskInfo& info = glue_task_info(task);
   const TextColumns defaults = default_text_columns(task);
-  const TextColumns col{requested.text_a.empty() ? defaults.text_a : requested.text_a,
-                        requested.text_b.empty() ? defaults.text_b : requested.text_b,
-                        requested.label.empty() ? defaults.label : requested.label, requested.index.empty() ? defaults.index : requested.index};
+  const TextColumns col{
+      requested.text_a.empty() ? defaults.text_a : requested.text_a, requested.text_b.empty() ? defaults.text_b : requested.text_b,
+      requested.label.empty() ? defaults.label : requested.label, requested.index.empty() ? defaults.index : requested.index};
   if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
   const size_t bad = find_invalid_utf8(bytes);
   CHERRY_CHECK(bad == std::string_view::npos, kOp, name, ": invalid UTF-8 at byte ", bad + 1);
@@ -174,9 +179,9 @@ std::vector<GlueExample> parse_text_file(GlueTask task, GlueSplit split, TextFor
   for (const Row& row : rows) {
     auto cell = [&](const std::string& column, bool required) -> const std::string* {
       const auto it = row.cells.find(column);
-      CHERRY_CHECK(it != row.cells.end() || !required, kOp, name, ":", row.line, ": no column '", column, "' (",
-                   info.name, " reads ", col.text_a, col.text_b.empty() ? "" : ", " + col.text_b,
-                   split == GlueSplit::test ? "" : ", " + col.label, "; rename with --text-columns / --label-column)");
+      CHERRY_CHECK(it != row.cells.end() || !required, kOp, name, ":", row.line, ": no column '", column, "' (", info.name, " reads ",
+                   col.text_a, col.text_b.empty() ? "" : ", " + col.text_b, split == GlueSplit::test ? "" : ", " + col.label,
+                   "; rename with --text-columns / --label-column)");
       return it == row.cells.end() ? nullptr : &it->second;
     };
     GlueExample ex;
@@ -212,7 +217,8 @@ GlueData read_text_file(GlueTask task, GlueSplit split, const std::string& path,
   const TextFormat format = text_format_of(path);
   const std::vector<uint8_t> bytes = read_file_bytes(path, kOp);
   GlueData d{task, split, path, {}};
-  d.examples = parse_text_file(task, split, format, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path, columns);
+  d.examples =
+      parse_text_file(task, split, format, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path, columns);
   return d;
 }
 

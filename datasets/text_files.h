@@ -22,8 +22,8 @@ TextColumns default_text_columns(GlueTask task);
 // By extension: .tsv, .csv, .json or .jsonl; anything else is an error naming the file.
 TextFormat text_format_of(const std::string& path);
 
-std::vector<GlueExample> parse_text_file(GlueTask task, GlueSplit split, TextFormat format, std::string_view bytes,
-                                         const std::string& name, const TextColumns& columns = {});
+std::vector<GlueExample> parse_text_file(GlueTask task, GlueSplit split, TextFormat format, std::string_view bytes, const std::string& name,
+                                         const TextColumns& columns = {});
 GlueData read_text_file(GlueTask task, GlueSplit split, const std::string& path, const TextColumns& columns = {});
 
 }  // namespace cherry

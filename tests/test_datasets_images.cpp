@@ -95,12 +95,14 @@ TEST_CASE("image folder: an evaluation split is labelled by the training split's
   write_jpeg(dir.path / "train" / "cat" / "b.jpg", noise_image(32, 32, 3, 2));
   write_jpeg(dir.path / "val" / "cat" / "c.jpg", noise_image(32, 32, 3, 3));
   const ImageFolder train({.root = dir.path.string(), .split = "train", .transform = ImageTransform::cifar_eval()});
-  const ImageFolder val({.root = dir.path.string(), .split = "val", .transform = ImageTransform::cifar_eval(), .classes = train.class_names()});
+  const ImageFolder val(
+      {.root = dir.path.string(), .split = "val", .transform = ImageTransform::cifar_eval(), .classes = train.class_names()});
   CHECK(val.labels() == std::vector<int64_t>{1});  // cat, as in train (alone, its own folder list would say 0)
   CHECK(val.class_names() == train.class_names());
   write_jpeg(dir.path / "val" / "dog" / "d.jpg", noise_image(32, 32, 3, 4));
-  CHECK_THROWS_WITH_AS(ImageFolder({.root = dir.path.string(), .split = "val", .transform = ImageTransform::cifar_eval(), .classes = train.class_names()}),
-                       doctest::Contains("dog is a class the training split does not have (its classes: airplane, cat)"), Error);
+  CHECK_THROWS_WITH_AS(
+      ImageFolder({.root = dir.path.string(), .split = "val", .transform = ImageTransform::cifar_eval(), .classes = train.class_names()}),
+      doctest::Contains("dog is a class the training split does not have (its classes: airplane, cat)"), Error);
 }
 
 TEST_CASE("transforms: pad-crop is a window of the zero-padded image, flip mirrors it, all offsets occur") {

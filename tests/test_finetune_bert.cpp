@@ -220,7 +220,8 @@ TEST_CASE("finetune_bert: --train-file, --validation-file and --test-file read a
   test::TempDir tmp;
   const std::string model = tmp.file("model");
   fs::create_directories(model);
-  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(std::string(CHERRY_FIXTURES_DIR) + "/bert_tiny/" + f, model + "/" + f);
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(std::string(CHERRY_FIXTURES_DIR) + "/bert_tiny/" + f, model + "/" + f);
   {
     std::ofstream vocab(model + "/vocab.txt");  // as many tokens as the fixture's 100 embedding rows
     for (const char* special : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) vocab << special << "\n";
@@ -262,7 +263,8 @@ TEST_CASE("finetune_bert: a missing model folder, an over-long max length or a v
   // A vocab.txt that does not belong to the model (1000 tokens against 100 embedding rows).
   const std::string model = tmp.file("model");
   fs::create_directories(model);
-  for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(std::string(CHERRY_FIXTURES_DIR) + "/bert_tiny/" + f, model + "/" + f);
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(std::string(CHERRY_FIXTURES_DIR) + "/bert_tiny/" + f, model + "/" + f);
   std::ofstream vocab(model + "/vocab.txt");
   for (const char* special : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) vocab << special << "\n";
   for (int i = 5; i < 1000; ++i) vocab << "tok" << i << "\n";

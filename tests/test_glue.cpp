@@ -141,26 +141,30 @@ TEST_CASE("user text files: TSV, CSV with RFC 4180 quoting and JSON lines, any r
   auto parse_as = [](TextFormat f, GlueTask task, GlueSplit split, std::string_view text, TextColumns c = {}) {
     return parse_text_file(task, split, f, text, "u", c);
   };
-  const auto csv = parse_as(TextFormat::csv, GlueTask::rte, GlueSplit::dev,
-                            "sentence1,sentence2,label\r\n\"A man, with a \"\"hat\"\".\",A man.,entailment\r\nx,\"two\nlines\",not_entailment\r\n");
+  const auto csv =
+      parse_as(TextFormat::csv, GlueTask::rte, GlueSplit::dev,
+               "sentence1,sentence2,label\r\n\"A man, with a \"\"hat\"\".\",A man.,entailment\r\nx,\"two\nlines\",not_entailment\r\n");
   REQUIRE(csv.size() == 2);
   CHECK(csv[0].text_a == "A man, with a \"hat\".");
   CHECK(csv[0].label == 0);
   CHECK(csv[1].text_b == "two\nlines");
   CHECK(csv[1].label == 1);
   CHECK(csv[1].index == 1);
-  const auto tsv = parse_as(TextFormat::tsv, GlueTask::sst2, GlueSplit::dev, "label\tsentence\tsource\n1\ta \"fine\" film\tweb\n0\tdull\tweb\n");
+  const auto tsv =
+      parse_as(TextFormat::tsv, GlueTask::sst2, GlueSplit::dev, "label\tsentence\tsource\n1\ta \"fine\" film\tweb\n0\tdull\tweb\n");
   REQUIRE(tsv.size() == 2);
   CHECK(tsv[0].text_a == "a \"fine\" film");  // TSV: quotes are text
   CHECK(tsv[1].label == 0);
   const auto jl = parse_as(TextFormat::jsonl, GlueTask::rte, GlueSplit::dev,
-                           "{\"premise\": \"p\", \"hypothesis\": \"h\", \"y\": 1, \"idx\": 7}\n{\"premise\": \"q\", \"hypothesis\": \"i\", \"y\": \"entailment\"}\n",
+                           "{\"premise\": \"p\", \"hypothesis\": \"h\", \"y\": 1, \"idx\": 7}\n{\"premise\": \"q\", \"hypothesis\": \"i\", "
+                           "\"y\": \"entailment\"}\n",
                            {"premise", "hypothesis", "y", ""});
   REQUIRE(jl.size() == 2);
   CHECK(jl[0].label == 1);
   CHECK(jl[0].index == 7);
   CHECK(jl[1].label == 0);
-  const auto stsb = parse_as(TextFormat::jsonl, GlueTask::stsb, GlueSplit::train, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": 3.8}\n");
+  const auto stsb =
+      parse_as(TextFormat::jsonl, GlueTask::stsb, GlueSplit::train, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": 3.8}\n");
   CHECK(stsb[0].score == doctest::Approx(3.8));
   const auto test = parse_as(TextFormat::csv, GlueTask::sst2, GlueSplit::test, "idx,sentence\n5,unlabelled\n");
   CHECK(test[0].index == 5);
@@ -184,10 +188,12 @@ TEST_CASE("user text files: malformed files throw naming file:line and the probl
   CHECK_THROWS_NAMING(p(TextFormat::csv, head), "u: no examples");
   CHECK_THROWS_NAMING(p(TextFormat::csv, ""), "u: empty file");
   CHECK_THROWS_NAMING(p(TextFormat::tsv, "sentence1\tsentence2\tlabel\na\tb\tentailment\tx\n"), "u:2: 4 columns, but the header has 3");
-  CHECK_THROWS_NAMING(p(TextFormat::jsonl, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": 2}\n"), "u:1: label id 2 is not in [0, 2)");
+  CHECK_THROWS_NAMING(p(TextFormat::jsonl, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": 2}\n"),
+                      "u:1: label id 2 is not in [0, 2)");
   CHECK_THROWS_NAMING(p(TextFormat::jsonl, "[1, 2]\n"), "u:1: not a JSON object");
-  CHECK_THROWS_NAMING(p(TextFormat::jsonl, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": \"entailment\"}\n{\"sentence1\": \"a\""),
-                      "u:2: not a JSON object");
+  CHECK_THROWS_NAMING(
+      p(TextFormat::jsonl, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": \"entailment\"}\n{\"sentence1\": \"a\""),
+      "u:2: not a JSON object");
   CHECK_THROWS_NAMING(p(TextFormat::jsonl, "{\"sentence1\": \"a\", \"sentence2\": \"b\", \"label\": 9}\n", GlueTask::stsb),
                       "u:1: score '9' is not a number in [0, 5]");
   CHECK_THROWS_NAMING(p(TextFormat::csv, head + "a\xC3,b,entailment\n"), "u: invalid UTF-8 at byte");

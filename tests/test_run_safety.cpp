@@ -75,8 +75,8 @@ TEST_CASE("--eval-only of a run writes RUN/eval_only and leaves the training rec
   test::TempDir tmp;
   const std::string run = tmp.file("run");
   run_train_resnet(quick(run));
-  const std::string config = slurp(run + "/config.json"), eval = slurp(run + "/eval_results.json"),
-                    metrics = slurp(run + "/metrics.jsonl"), summary = slurp(run + "/summary.csv");
+  const std::string config = slurp(run + "/config.json"), eval = slurp(run + "/eval_results.json"), metrics = slurp(run + "/metrics.jsonl"),
+                    summary = slurp(run + "/summary.csv");
   TrainOptions ev = quick(run);
   ev.overwrite = false, ev.resume = "auto", ev.eval_only = true, ev.max_eval_samples = 8, ev.batch_size = 4;
   run_train_resnet(ev);
@@ -99,7 +99,8 @@ TEST_CASE("--resume refuses settings that differ from the checkpoint's, naming e
   TrainOptions again = quick(run);
   again.overwrite = false, again.resume = "auto";
   again.batch_size = 8, again.lr = 0.05;
-  CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("batch_size: 16 in the checkpoint, 8 now (the saved data position"), Error);
+  CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("batch_size: 16 in the checkpoint, 8 now (the saved data position"),
+                       Error);
   CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("lr: 0.1 in the checkpoint, 0.05 now"), Error);
   again.batch_size = 16, again.allow_changed = {"batch_size", "lr"};
   again.seed = 7;
@@ -197,19 +198,33 @@ TEST_CASE("cherry_audit refuses an output that is its input or a record of the r
 }
 
 TEST_CASE("numeric flags: NaN, inf and absurd values are refused with the range, contradictions too") {
-  const std::vector<std::vector<std::string>> resnet_bad = {
-      {"--kappa", "nan"},         {"--lr", "inf"},          {"--lr", "nan"},           {"--weight-decay", "inf"},
-      {"--warmup-epochs", "inf"}, {"--threads", "999"},     {"--crop-padding", "100000"}, {"--seed", "-1"},
-      {"--milestones", "-5"},     {"--kernels", "100000"},  {"--batch-size", "100000"}, {"--epochs", "0"},
-      {"--imp-iters", "0"},       {"--momentum", "nan"},    {"--label-smoothing", "1"}, {"--temp-start", "0"},
-      {"--lr", "0.1x"},           {"--init-from", "w.safetensors", "--resume", "auto"},
-      {"--schedule", "multistep", "--milestones", "5", "--epochs", "3"}, {"--warmup-epochs", "4", "--epochs", "3"}};
+  const std::vector<std::vector<std::string>> resnet_bad = {{"--kappa", "nan"},
+                                                            {"--lr", "inf"},
+                                                            {"--lr", "nan"},
+                                                            {"--weight-decay", "inf"},
+                                                            {"--warmup-epochs", "inf"},
+                                                            {"--threads", "999"},
+                                                            {"--crop-padding", "100000"},
+                                                            {"--seed", "-1"},
+                                                            {"--milestones", "-5"},
+                                                            {"--kernels", "100000"},
+                                                            {"--batch-size", "100000"},
+                                                            {"--epochs", "0"},
+                                                            {"--imp-iters", "0"},
+                                                            {"--momentum", "nan"},
+                                                            {"--label-smoothing", "1"},
+                                                            {"--temp-start", "0"},
+                                                            {"--lr", "0.1x"},
+                                                            {"--init-from", "w.safetensors", "--resume", "auto"},
+                                                            {"--schedule", "multistep", "--milestones", "5", "--epochs", "3"},
+                                                            {"--warmup-epochs", "4", "--epochs", "3"}};
   for (const auto& args : resnet_bad) {
     CAPTURE(args[0] + " " + args[1]);
     CHECK(parse_exit(args) == 2);
   }
-  const std::vector<std::vector<std::string>> bert_bad = {{"--warmup-ratio", "nan"}, {"--experts", "0"}, {"--top-k", "0"},
-                                                          {"--balance-coef", "inf"}, {"--imp-after", "-2"}, {"--ffn", "pad", "--imp-iters", "0"}};
+  const std::vector<std::vector<std::string>> bert_bad = {{"--warmup-ratio", "nan"}, {"--experts", "0"},
+                                                          {"--top-k", "0"},          {"--balance-coef", "inf"},
+                                                          {"--imp-after", "-2"},     {"--ffn", "pad", "--imp-iters", "0"}};
   for (const auto& args : bert_bad) {
     CAPTURE(args[0] + " " + args[1]);
     CHECK(parse_exit(args, true) == 2);

@@ -17,7 +17,6 @@ namespace fs = std::filesystem;
 
 TrainOptions tiny(const std::string& dir) { return test::tiny_resnet(dir); }
 
-
 std::map<std::string, Tensor> last_checkpoint(const std::string& dir) { return load_safetensors(dir + "/checkpoints/last.safetensors"); }
 
 }  // namespace

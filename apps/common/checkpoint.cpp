@@ -15,9 +15,17 @@ using json = nlohmann::json;
 json TrainerState::to_json() const {
   json rng_words = json::array();
   for (auto w : rng) rng_words.push_back(std::to_string(w));  // strings: JSON numbers lose 64-bit precision
-  return {{"step", step},           {"epoch", epoch},         {"batch_in_epoch", batch_in_epoch}, {"best_metric", best_metric},
-          {"best_step", best_step}, {"rng", rng_words},        {"loss_sum", loss_sum},             {"loss_count", loss_count},
-          {"epoch_loss", epoch_loss}, {"epoch_correct", epoch_correct}, {"epoch_samples", epoch_samples},
+  return {{"step", step},
+          {"epoch", epoch},
+          {"batch_in_epoch", batch_in_epoch},
+          {"best_metric", best_metric},
+          {"best_step", best_step},
+          {"rng", rng_words},
+          {"loss_sum", loss_sum},
+          {"loss_count", loss_count},
+          {"epoch_loss", epoch_loss},
+          {"epoch_correct", epoch_correct},
+          {"epoch_samples", epoch_samples},
           {"epoch_has_correct", epoch_has_correct}};
 }
 

@@ -31,8 +31,10 @@ std::string ImpFlags::describe() const {
 
 bool ImpFlags::consistent(bool has_pad_layers) const {
   if (has_pad_layers && iters == 0 && kappa < 1.0) {
-    std::fprintf(stderr, "--imp-iters 0 runs no IMP, so the PAD layers keep their all-dynamic initial mask (kappa 1), not --kappa %g: "
-                 "pass --imp-iters 1 or more, or --kappa 1\n", kappa);
+    std::fprintf(stderr,
+                 "--imp-iters 0 runs no IMP, so the PAD layers keep their all-dynamic initial mask (kappa 1), not --kappa %g: "
+                 "pass --imp-iters 1 or more, or --kappa 1\n",
+                 kappa);
     return false;
   }
   return true;

@@ -27,15 +27,20 @@ std::vector<std::string> csv_cells(const std::string& row) {  // summary.csv hol
 }
 
 // write_file_atomic's "NAME.tmp.PID" and save_safetensors' ".NAME.tmp-PID-N".
-bool is_temporary(const std::string& n) { return n.find(".tmp.") != std::string::npos || (n.starts_with(".") && n.find(".tmp-") != std::string::npos); }
+bool is_temporary(const std::string& n) {
+  return n.find(".tmp.") != std::string::npos || (n.starts_with(".") && n.find(".tmp-") != std::string::npos);
+}
 
 // The files an app writes into its run directory (and their temporaries): what --overwrite may delete.
 bool ours(const fs::path& p, bool in_checkpoints) {
   const std::string n = p.filename().string();
   if (is_temporary(n)) return true;
-  if (in_checkpoints) return n.ends_with(".safetensors") && (n.starts_with("step-") || n.starts_with("crash-step-") || n == "last.safetensors" || n == "best.safetensors");
+  if (in_checkpoints)
+    return n.ends_with(".safetensors") &&
+           (n.starts_with("step-") || n.starts_with("crash-step-") || n == "last.safetensors" || n == "best.safetensors");
   return n == "config.json" || n == "summary.csv" || n == "eval_results.json" || n == "model.json" || n == "deploy.json" ||
-         n == "dynamic_summary.json" || n == "audit.html" || n.ends_with(".jsonl") || (n.starts_with("predict_results_") && n.ends_with(".txt"));
+         n == "dynamic_summary.json" || n == "audit.html" || n.ends_with(".jsonl") ||
+         (n.starts_with("predict_results_") && n.ends_with(".txt"));
 }
 
 // A folder one of the apps made: its config.json is ours ("app" names the app; runs older than that
@@ -55,15 +60,19 @@ std::vector<std::string> foreign_entries(const fs::path& dir, bool remove) {
   for (const fs::path& sub : {dir / "checkpoints", dir / "eval_only"}) {
     if (!fs::is_directory(sub)) continue;
     for (const auto& e : fs::directory_iterator(sub))
-      if (!e.is_regular_file() || !ours(e.path(), sub.filename() == "checkpoints")) foreign.push_back(e.path().string());
-      else if (remove) fs::remove(e.path());
+      if (!e.is_regular_file() || !ours(e.path(), sub.filename() == "checkpoints"))
+        foreign.push_back(e.path().string());
+      else if (remove)
+        fs::remove(e.path());
     std::error_code ec;
     if (remove) fs::remove(sub, ec);  // only if now empty
   }
   for (const auto& e : fs::directory_iterator(dir)) {
     if (e.path().filename() == "checkpoints" || e.path().filename() == "eval_only") continue;
-    if (!e.is_regular_file() || !ours(e.path(), false)) foreign.push_back(e.path().string());
-    else if (remove) fs::remove(e.path());
+    if (!e.is_regular_file() || !ours(e.path(), false))
+      foreign.push_back(e.path().string());
+    else if (remove)
+      fs::remove(e.path());
   }
   return foreign;
 }
@@ -104,13 +113,15 @@ RunDir::RunDir(std::string path, Mode mode) : path_(std::move(path)) {
     try {
       const std::vector<std::string> left = foreign_entries(path_, true);
       if (!left.empty())
-        std::printf("--overwrite: removed the previous run's files; kept %zu entries that are not Cherry's (e.g. %s)\n", left.size(), left[0].c_str());
+        std::printf("--overwrite: removed the previous run's files; kept %zu entries that are not Cherry's (e.g. %s)\n", left.size(),
+                    left[0].c_str());
     } catch (const fs::filesystem_error& e) {
       throw Error("run-dir", cat("cannot clear the previous run in '", path_, "': ", e.what()));
     }
   }
   if (exists && mode == Mode::resume)
-    if (const int n = remove_stale_temporaries(path_)) std::printf("removed %d temporary file(s) an interrupted write left in %s\n", n, path_.c_str());
+    if (const int n = remove_stale_temporaries(path_))
+      std::printf("removed %d temporary file(s) an interrupted write left in %s\n", n, path_.c_str());
   fs::create_directories(mode == Mode::eval ? fs::path(path_) : fs::path(path_) / "checkpoints", ec);
   CHERRY_CHECK(!ec, "run-dir", "cannot create '", path_, "': ", ec.message());
   const auto flags = mode == Mode::resume ? std::ios::app : std::ios::trunc;

@@ -1,8 +1,8 @@
 #include "apps/common/run_flags.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <thread>
 
 #include "apps/common/choices.h"
@@ -57,7 +57,8 @@ int max_threads() { return int(std::max(1u, std::thread::hardware_concurrency())
 
 bool run_flags_consistent(const RunFlags& f) {
   if (!f.init_from.empty() && !f.resume.empty()) {
-    std::fprintf(stderr, "--init-from and --resume both load weights: --resume continues a run (weights, optimizer, step), "
+    std::fprintf(stderr,
+                 "--init-from and --resume both load weights: --resume continues a run (weights, optimizer, step), "
                  "--init-from starts a new one from weights; pass one\n");
     return false;
   }
@@ -82,10 +83,14 @@ void add_run_flags(CLI::App& app, RunFlags& f, const std::string& app_name) {
   add_choice(app, "--precision", f.precision,
              "fp32, or bf16 mixed precision: convolutions and matmuls in bf16 with f32 accumulation, activations stored bf16, "
              "weights, optimizer state, normalisation statistics, softmax and losses f32; checkpoints stay f32 (CPU only)");
-  app.add_option("--max-steps", f.max_steps, "stop after this many optimizer steps (0: no cap)")->check(in_range(0, 1e12))->capture_default_str();
+  app.add_option("--max-steps", f.max_steps, "stop after this many optimizer steps (0: no cap)")
+      ->check(in_range(0, 1e12))
+      ->capture_default_str();
   app.add_flag("--overfit-batch", f.overfit_batch, "train on one fixed batch (a debugging aid: loss should go to ~0)");
   app.add_option("--log-every", f.log_every, "steps between progress lines")->check(in_range(1, 1e12))->capture_default_str();
-  app.add_option("--save-every", f.save_every, "steps between checkpoints (0: epoch ends only)")->check(in_range(0, 1e12))->capture_default_str();
+  app.add_option("--save-every", f.save_every, "steps between checkpoints (0: epoch ends only)")
+      ->check(in_range(0, 1e12))
+      ->capture_default_str();
   app.add_option("--keep-last", f.keep_last, "step checkpoints to keep")->check(in_range(1, 1000))->capture_default_str();
 }
 

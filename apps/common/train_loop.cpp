@@ -1,8 +1,8 @@
 #include "apps/common/train_loop.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <tuple>
@@ -31,9 +31,9 @@ std::string first_nonfinite_grad(const Module& model) {
   return "(none: the loss itself is not finite)";
 }
 // Settings that only change how a run is carried out, not what it computes: free to differ on resume.
-const std::set<std::string> kFreeOnResume = {"run_dir", "resume", "init_from", "eval_only", "threads", "workers", "log_every", "save_every",
-                                             "keep_last", "max_steps", "max_eval_samples", "export_deploy", "predict", "log_batches",
-                                             "dyconv_impl", "device"};
+const std::set<std::string> kFreeOnResume = {"run_dir",   "resume",      "init_from",   "eval_only", "threads",          "workers",
+                                             "log_every", "save_every",  "keep_last",   "max_steps", "max_eval_samples", "export_deploy",
+                                             "predict",   "log_batches", "dyconv_impl", "device"};
 // Settings the saved data position (epoch, batch) is counted in: a change would reinterpret it.
 const std::set<std::string> kDataPosition = {"batch_size", "seed", "max_train_samples", "synthetic", "dataset", "task", "overfit_batch"};
 
@@ -46,8 +46,10 @@ void check_resume_config(const nlohmann::json& saved, const nlohmann::json& now,
   for (const auto& [key, value] : now.items()) {
     if (kFreeOnResume.count(key) || !saved.contains(key) || saved.at(key) == value) continue;
     const std::string diff = cat(key, ": ", saved.at(key).dump(), " in the checkpoint, ", value.dump(), " now");
-    if (kDataPosition.count(key)) position.push_back(diff);
-    else if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) refused.push_back(diff);
+    if (kDataPosition.count(key))
+      position.push_back(diff);
+    else if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      refused.push_back(diff);
   }
   std::string msg;
   for (const auto& d : position) msg += "\n  " + d + " (the saved data position is counted in it: cannot change on resume)";
@@ -110,8 +112,10 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
   }
   // --eval-only of an existing run writes its own record (RUN/eval_only), never the training record.
   const bool eval_of_run = o.eval_only && resuming;
-  RunDir run(eval_of_run ? (fs::path(dir) / "eval_only").string() : dir,
-             eval_of_run ? RunDir::Mode::eval : resuming ? RunDir::Mode::resume : o.overwrite ? RunDir::Mode::overwrite : RunDir::Mode::fresh);
+  RunDir run(eval_of_run ? (fs::path(dir) / "eval_only").string() : dir, eval_of_run   ? RunDir::Mode::eval
+                                                                         : resuming    ? RunDir::Mode::resume
+                                                                         : o.overwrite ? RunDir::Mode::overwrite
+                                                                                       : RunDir::Mode::fresh);
   CheckpointManager ckpt((fs::path(dir) / "checkpoints").string(), o.keep_last);
 
   TrainerState st;
@@ -130,7 +134,8 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
     for (const auto& s : skipped) std::printf("warning: skipped unreadable checkpoint %s\n", s.c_str());
     if (c) {
       if (o.eval_only) check_finite_weights(c->model, c->path);
-      else check_resume_config(c->config, config, o.allow_changed, c->path, o.app);
+      else
+        check_resume_config(c->config, config, o.allow_changed, c->path, o.app);
       // The data position must fit this run's data: a corrupt or foreign position would skip data or train forever.
       const TrainerState& s = c->state;
       CHERRY_CHECK(o.overfit_batch || (s.batch_in_epoch <= steps_per_epoch && s.epoch <= o.epochs && s.step <= o.epochs * steps_per_epoch &&
@@ -150,7 +155,8 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
     // Logs of step s are written after its update and before its checkpoint; IMP (imp.jsonl) runs
     // before the next update, after that checkpoint, so resuming from s runs it again.
     const int64_t at = st.step;
-    const int64_t dropped = eval_of_run ? 0 : run.rewind([at](const std::string& file, int64_t step) { return file == "imp.jsonl" ? step < at : step <= at; });
+    const auto keep = [at](const std::string& file, int64_t step) { return file == "imp.jsonl" ? step < at : step <= at; };
+    const int64_t dropped = eval_of_run ? 0 : run.rewind(keep);
     if (dropped > 0)
       std::printf("dropped %lld log records the interrupted run wrote after step %lld\n", static_cast<long long>(dropped),
                   static_cast<long long>(at));
@@ -196,7 +202,7 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
   }
 
   if (loaded_checkpoint && st.step >= total_steps) {  // its last checkpoint comes after the final evaluation
-    std::printf("the run in %s finished at step %lld: nothing to do (pass --allow-changed epochs with more --epochs to extend it)\n",
+    std::printf("the run in %s finished at step %lld: nothing to do (to extend it: more --epochs with --allow-changed epochs)\n",
                 run.path().c_str(), static_cast<long long>(st.step));
     return result;
   }

@@ -23,11 +23,23 @@ std::string default_bert_dir() {
 }
 
 nlohmann::json FinetuneOptions::to_json() const {
-  nlohmann::json j = {{"model", model},         {"task", to_string(task)}, {"warmup_ratio", warmup_ratio}, {"max_seq_length", max_seq_length},
-                      {"no_dropout", no_dropout}, {"predict", predict},    {"ffn", to_string(ffn)},        {"experts", experts},
-                      {"top_k", top_k},         {"imp_after", imp_after},  {"balance_coef", balance_coef}, {"export_deploy", export_deploy},
-                      {"train_file", train_file}, {"validation_file", validation_file}, {"test_file", test_file},
-                      {"text_columns", text_columns}, {"label_column", label_column}};
+  nlohmann::json j = {{"model", model},
+                      {"task", to_string(task)},
+                      {"warmup_ratio", warmup_ratio},
+                      {"max_seq_length", max_seq_length},
+                      {"no_dropout", no_dropout},
+                      {"predict", predict},
+                      {"ffn", to_string(ffn)},
+                      {"experts", experts},
+                      {"top_k", top_k},
+                      {"imp_after", imp_after},
+                      {"balance_coef", balance_coef},
+                      {"export_deploy", export_deploy},
+                      {"train_file", train_file},
+                      {"validation_file", validation_file},
+                      {"test_file", test_file},
+                      {"text_columns", text_columns},
+                      {"label_column", label_column}};
   j.update(RunFlags::to_json());
   j.update(imp.to_json());
   return j;
@@ -42,8 +54,12 @@ std::variant<FinetuneOptions, int> parse_finetune_options(int argc, char** argv)
   app.add_option("--model", o.model, "Hugging Face BERT folder: config.json, vocab.txt, model.safetensors (default: " + default_bert_dir() + ")");
   add_choice(app, "--task", o.task, "GLUE task");
   app.add_option("--data", o.data, "GLUE folder holding CoLA/, SST-2/, MRPC/, STS-B/, RTE/ (default: ../shared/data/glue)");
-  app.add_option("--lr", o.lr, "peak learning rate (AdamW, linear warm-up then linear decay)")->check(in_range(0, 10, true))->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on biases and LayerNorm)")->check(in_range(0, 1))->capture_default_str();
+  app.add_option("--lr", o.lr, "peak learning rate (AdamW, linear warm-up then linear decay)")
+      ->check(in_range(0, 10, true))
+      ->capture_default_str();
+  app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on biases and LayerNorm)")
+      ->check(in_range(0, 1))
+      ->capture_default_str();
   app.add_option("--warmup-ratio", o.warmup_ratio, "fraction of the steps spent warming up")->check(in_range(0, 1))->capture_default_str();
   app.add_option("--max-seq-length", o.max_seq_length, "truncate pairs (longest first) to this many tokens")
       ->check(in_range(8, 512))
@@ -51,12 +67,15 @@ std::variant<FinetuneOptions, int> parse_finetune_options(int argc, char** argv)
   app.add_flag("--no-dropout", o.no_dropout, "dropout off (deterministic, for comparisons with a reference)");
   add_run_flags(app, o, "finetune_bert");
   app.add_flag("--eval-only", o.eval_only, "evaluate (and predict) and exit (with --init-from or --resume)");
-  app.add_option("--seed", o.seed, "random seed (head init, data order, dropout, routing noise)")->check(in_range(0, 9007199254740992.0))->capture_default_str();
+  app.add_option("--seed", o.seed, "random seed (head init, data order, dropout, routing noise)")
+      ->check(in_range(0, 9007199254740992.0))
+      ->capture_default_str();
   app.add_option("--max-train-samples", o.max_train_samples, "use only the first N training examples (0: all)")->check(in_range(0, 1e9));
   app.add_option("--max-eval-samples", o.max_eval_samples, "evaluate on only the first N dev examples (0: all)")->check(in_range(0, 1e9));
   app.add_flag("--synthetic", o.synthetic, "random token ids of the task's shape (throughput measurements)");
   app.add_flag("!--no-predict", o.predict, "skip writing predict_results_<task>.txt for the test split");
-  app.add_option("--train-file", o.train_file, "training rows from this TSV/CSV/JSON-lines file instead of the GLUE folder (any row count)");
+  app.add_option("--train-file", o.train_file,
+                 "training rows from this TSV/CSV/JSON-lines file instead of the GLUE folder (any row count)");
   app.add_option("--validation-file", o.validation_file, "evaluation rows from this file instead of the GLUE folder's dev split");
   app.add_option("--test-file", o.test_file, "rows to predict (labels not needed) instead of the GLUE folder's test split");
   app.add_option("--text-columns", o.text_columns, "the files' text column(s) (default: sentence, or sentence1,sentence2)")->delimiter(',');
@@ -66,7 +85,9 @@ std::variant<FinetuneOptions, int> parse_finetune_options(int argc, char** argv)
   add_choice(*moe, "--ffn", o.ffn, "FFN linears: dense, moe (E upcycled experts, kappa = 1) or pad (PAD-MoE)");
   moe->add_option("--experts", o.experts, "E experts per FFN linear")->check(in_range(1, 64))->capture_default_str();
   moe->add_option("--top-k", o.top_k, "experts per token (at most --experts)")->check(in_range(1, 64))->capture_default_str();
-  moe->add_option("--imp-after", o.imp_after, "steps of fully dynamic fine-tuning before IMP (-1: 10% of the run)")->check(in_range(-1, 1e12))->capture_default_str();
+  moe->add_option("--imp-after", o.imp_after, "steps of fully dynamic fine-tuning before IMP (-1: 10% of the run)")
+      ->check(in_range(-1, 1e12))
+      ->capture_default_str();
   moe->add_option("--balance-coef", o.balance_coef, "weight of the load-balancing loss")->check(in_range(0, 100))->capture_default_str();
   add_imp_flags(moe, o.imp);
   moe->add_option("--export-deploy", o.export_deploy, "after training, write the folded deployment model (safetensors) here");

@@ -41,7 +41,9 @@ std::variant<TrainOptions, int> parse_train_options(int argc, char** argv) {
       ->check(in_range(1, 100000));
   app.add_option("--step-size", o.step_size, "epochs between step decays")->check(in_range(1, 100000))->capture_default_str();
   app.add_option("--gamma", o.gamma, "decay factor of step/multistep")->check(in_range(0, 1, true))->capture_default_str();
-  app.add_option("--warmup-epochs", o.warmup_epochs, "linear warm-up length in epochs (at most --epochs)")->check(in_range(0, 100000))->capture_default_str();
+  app.add_option("--warmup-epochs", o.warmup_epochs, "linear warm-up length in epochs (at most --epochs)")
+      ->check(in_range(0, 100000))
+      ->capture_default_str();
   app.add_option("--label-smoothing", o.label_smoothing, "cross-entropy label smoothing")->check(in_range(0, 0.999))->capture_default_str();
   app.add_flag("!--no-augment", o.augment, "disable training augmentation");
   app.add_option("--crop-padding", o.crop_padding, "fashion-mnist: random crop after zero padding by this many pixels")
@@ -51,7 +53,9 @@ std::variant<TrainOptions, int> parse_train_options(int argc, char** argv) {
   app.add_option("--workers", o.workers, "data loading threads")->check(in_range(0, 64))->capture_default_str();
   add_run_flags(app, o, "train_resnet");
   app.add_flag("--eval-only", o.eval_only, "evaluate and exit (with --init-from or --resume)");
-  app.add_option("--seed", o.seed, "random seed (model init, data order, augmentation)")->check(in_range(0, 9007199254740992.0))->capture_default_str();
+  app.add_option("--seed", o.seed, "random seed (model init, data order, augmentation)")
+      ->check(in_range(0, 9007199254740992.0))
+      ->capture_default_str();
   app.add_option("--max-train-samples", o.max_train_samples, "use only the first N training samples (0: all)")->check(in_range(0, 1e9));
   app.add_option("--max-eval-samples", o.max_eval_samples, "evaluate on only the first N test samples (0: all)")->check(in_range(0, 1e9));
   app.add_flag("--synthetic", o.synthetic, "random data of the dataset's shape (throughput measurements)");
@@ -59,10 +63,16 @@ std::variant<TrainOptions, int> parse_train_options(int argc, char** argv) {
   add_choice(*pad, "--conv", o.conv, "block convs: static, dynamic (DY-Conv, kappa = 1) or pad");
   pad->add_option("--kernels", o.kernels, "K, kernels per dynamic conv")->check(in_range(1, 64))->capture_default_str();
   add_imp_flags(pad, o.imp);
-  pad->add_option("--attn-reduction", o.attn_reduction, "attention hidden width = C_in / r")->check(in_range(1, 1024))->capture_default_str();
-  pad->add_option("--temp-start", o.temp_start, "attention softmax temperature at step 0")->check(in_range(0, 1000, true))->capture_default_str();
+  pad->add_option("--attn-reduction", o.attn_reduction, "attention hidden width = C_in / r")
+      ->check(in_range(1, 1024))
+      ->capture_default_str();
+  pad->add_option("--temp-start", o.temp_start, "attention softmax temperature at step 0")
+      ->check(in_range(0, 1000, true))
+      ->capture_default_str();
   pad->add_option("--temp-end", o.temp_end, "temperature after annealing")->check(in_range(0, 1000, true))->capture_default_str();
-  pad->add_option("--temp-epochs", o.temp_epochs, "epochs of linear temperature annealing (per iteration)")->check(in_range(0, 100000))->capture_default_str();
+  pad->add_option("--temp-epochs", o.temp_epochs, "epochs of linear temperature annealing (per iteration)")
+      ->check(in_range(0, 100000))
+      ->capture_default_str();
   add_choice(*pad, "--dyconv-impl", o.dyconv_impl, "per-sample kernel execution (same numbers, different speed)");
   pad->add_option("--export-deploy", o.export_deploy, "after training, write the folded deployment model (safetensors) here");
   try {
@@ -81,7 +91,8 @@ std::variant<TrainOptions, int> parse_train_options(int argc, char** argv) {
   }
   for (int64_t m : o.milestones)
     if (m > o.epochs) {
-      std::fprintf(stderr, "--milestones %lld is after the last epoch (--epochs %lld)\n", static_cast<long long>(m), static_cast<long long>(o.epochs));
+      std::fprintf(stderr, "--milestones %lld is after the last epoch (--epochs %lld)\n", static_cast<long long>(m),
+                   static_cast<long long>(o.epochs));
       return 2;
     }
   if (o.warmup_epochs > double(o.epochs)) {
