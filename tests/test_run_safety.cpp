@@ -23,6 +23,19 @@ TrainOptions quick(const std::string& dir) {  // no IMP: these tests are about f
   return o;
 }
 
+TrainOptions resuming(const std::string& dir, const std::string& from = "auto") {  // --resume of quick(dir)
+  TrainOptions o = quick(dir);
+  o.overwrite = false, o.resume = from;
+  return o;
+}
+
+// A quick run of 3 steps with a checkpoint after each, into `dir`.
+void three_steps(const std::string& dir) {
+  TrainOptions o = quick(dir);
+  o.max_steps = 3, o.save_every = 1;
+  run_train_resnet(o);
+}
+
 std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream ss;
@@ -77,8 +90,8 @@ TEST_CASE("--eval-only of a run writes RUN/eval_only and leaves the training rec
   run_train_resnet(quick(run));
   const std::string config = slurp(run + "/config.json"), eval = slurp(run + "/eval_results.json"), metrics = slurp(run + "/metrics.jsonl"),
                     summary = slurp(run + "/summary.csv");
-  TrainOptions ev = quick(run);
-  ev.overwrite = false, ev.resume = "auto", ev.eval_only = true, ev.max_eval_samples = 8, ev.batch_size = 4;
+  TrainOptions ev = resuming(run);
+  ev.eval_only = true, ev.max_eval_samples = 8, ev.batch_size = 4;
   run_train_resnet(ev);
   CHECK(slurp(run + "/config.json") == config);
   CHECK(slurp(run + "/eval_results.json") == eval);
@@ -92,12 +105,9 @@ TEST_CASE("--eval-only of a run writes RUN/eval_only and leaves the training rec
 TEST_CASE("--resume refuses settings that differ from the checkpoint's, naming each, unless --allow-changed lists them") {
   test::TempDir tmp;
   const std::string run = tmp.file("run");
-  TrainOptions first = quick(run);
-  first.max_steps = 3, first.save_every = 1;
-  run_train_resnet(first);
+  three_steps(run);
   const std::string metrics = slurp(run + "/metrics.jsonl");
-  TrainOptions again = quick(run);
-  again.overwrite = false, again.resume = "auto";
+  TrainOptions again = resuming(run);
   again.batch_size = 8, again.lr = 0.05;
   CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("batch_size: 16 in the checkpoint, 8 now (the saved data position"),
                        Error);
@@ -114,13 +124,10 @@ TEST_CASE("--resume refuses settings that differ from the checkpoint's, naming e
 TEST_CASE("--resume auto with every checkpoint unreadable stops, listing each and why, and changes nothing") {
   test::TempDir tmp;
   const std::string run = tmp.file("run");
-  TrainOptions first = quick(run);
-  first.max_steps = 3, first.save_every = 1;
-  run_train_resnet(first);
+  three_steps(run);
   for (const auto& e : fs::directory_iterator(run + "/checkpoints")) fs::resize_file(e.path(), 100);
   const std::string metrics = slurp(run + "/metrics.jsonl");
-  TrainOptions again = quick(run);
-  again.overwrite = false, again.resume = "auto";
+  TrainOptions again = resuming(run);
   CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("no checkpoint in"), Error);
   CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("last.safetensors: "), Error);
   CHECK_THROWS_WITH_AS(run_train_resnet(again), doctest::Contains("step-0000000002.safetensors: "), Error);
@@ -140,8 +147,7 @@ TEST_CASE("--resume refuses a checkpoint whose step or epoch does not fit the ru
   auto with_state = [&](TrainerState st) {
     save_safetensors(last, tensors, {{"cherry.state", st.to_json().dump()}, {"cherry.config", c.config.dump()}});
   };
-  TrainOptions again = quick(run);
-  again.overwrite = false, again.resume = last;
+  TrainOptions again = resuming(run, last);
   TrainerState huge = c.state;
   huge.step = 1000000000000000, huge.epoch = 1000000000000000 / 4;
   with_state(huge);
@@ -173,9 +179,7 @@ TEST_CASE("checkpoints: last and best are independent files, and a resume remove
 
   const std::string stale[] = {run + "/checkpoints/.step-0000000009.safetensors.tmp-4242-0", run + "/eval_results.json.tmp.4242"};
   for (const auto& s : stale) write(s, "partial");
-  TrainOptions again = quick(run);
-  again.overwrite = false, again.resume = "auto";
-  run_train_resnet(again);  // last is cut short: resumes from its step file
+  run_train_resnet(resuming(run));  // last is cut short: resumes from its step file
   for (const auto& s : stale) CHECK_MESSAGE(!fs::exists(s), s);
 }
 
