@@ -62,7 +62,8 @@ TEST_CASE("golden: ResNet-50 (bottleneck v1.5) matches torchvision") { check_aga
 TEST_CASE("CIFAR ResNets have He et al.'s depth and parameter counts, and 1-channel 28x28 input works") {
   // 0.27M / 0.46M / 0.85M parameters (with 1x1 projection shortcuts: slightly above option A's).
   for (auto [arch, blocks, lo, hi] : {std::tuple{"resnet20", 3, 0.26e6, 0.28e6}, {"resnet32", 5, 0.46e6, 0.48e6}, {"resnet56", 9, 0.85e6, 0.87e6}}) {
-    CAPTURE(arch);
+    const std::string name = arch;  // clang 14 cannot capture a structured binding
+    CAPTURE(name);
     ResNet m(ResNetConfig{arch, 3, 10});
     CHECK(m.num_parameters() > lo);
     CHECK(m.num_parameters() < hi);
@@ -130,11 +131,12 @@ TEST_CASE("ResNet in channel blocks equals ResNet in NCHW: logits, every gradien
   REQUIRE(has_channel_blocks(zeros({1})));
   for (auto [kind, impl] : {std::pair{ConvKind::static_conv, DynamicConvImpl::grouped}, {ConvKind::dynamic, DynamicConvImpl::grouped},
                             {ConvKind::dynamic, DynamicConvImpl::kmix}, {ConvKind::pad, DynamicConvImpl::grouped}}) {
-    CAPTURE(int(kind));
-    CAPTURE(int(impl));
+    const int kind_id = int(kind), impl_id = int(impl);  // clang 14 cannot capture a structured binding
+    CAPTURE(kind_id);
+    CAPTURE(impl_id);
     DynamicConvOptions o;
     o.kernels = 3, o.temperature = 2.0, o.impl = impl;
-    auto make = [&](bool blocks) {
+    auto make = [&, kind = kind](bool blocks) {
       manual_seed(5);
       ResNetConfig c{"resnet20", 3, 10};
       c.channel_blocks = blocks;

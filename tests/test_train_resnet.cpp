@@ -111,7 +111,8 @@ TEST_CASE("resume equals the uninterrupted run, bit for bit (mid-epoch interrupt
   auto ca = last_checkpoint(a), cb = last_checkpoint(b);
   REQUIRE(ca.size() == cb.size());
   for (const auto& [name, t] : ca) {
-    CAPTURE(name);
+    const std::string& tensor = name;  // clang 14 cannot capture a structured binding
+    CAPTURE(tensor);
     REQUIRE(cb.count(name));
     CHECK_CLOSE(cb.at(name), t, 0, 0);
   }
@@ -165,7 +166,8 @@ TEST_CASE("bf16 mixed precision: f32 checkpoints, bit-exact resume, the fp32 run
   o.precision = Precision::bf16;
   run_train_resnet(o);
   for (const auto& [name, t] : last_checkpoint(a)) {
-    CAPTURE(name);
+    const std::string& tensor = name;  // clang 14 cannot capture a structured binding
+    CAPTURE(tensor);
     CHECK((t.dtype() == DType::f32 || t.dtype() == DType::i64 || t.dtype() == DType::boolean || t.dtype() == DType::u8));
   }
   auto config = nlohmann::json::parse(std::ifstream(a + "/config.json"));
@@ -180,7 +182,8 @@ TEST_CASE("bf16 mixed precision: f32 checkpoints, bit-exact resume, the fp32 run
   CHECK(run_train_resnet(second).steps == 8);
   auto ca = last_checkpoint(a), cb = last_checkpoint(b);
   for (const auto& [name, t] : ca) {
-    CAPTURE(name);
+    const std::string& tensor = name;  // clang 14 cannot capture a structured binding
+    CAPTURE(tensor);
     CHECK_CLOSE(cb.at(name), t, 0, 0);
   }
 
