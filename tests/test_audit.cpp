@@ -136,7 +136,7 @@ TEST_CASE("audit: the report has every section, an <svg> per plot, and escapes i
   // Plots per section: loss, accuracy, lr, temperature | kappa bars | lambda_d, lambda_s, final bars |
   // entropy, collapse, mean attention | kappa per iteration, flips, kappa per layer, 2 global + 2 per-layer histograms.
   const std::vector<std::pair<std::string, size_t>> plots = {{"summary", 0}, {"training", 4}, {"mask", 1}, {"scale", 3}, {"attention", 3}, {"imp", 7}};
-  for (const auto& [id, n] : plots) CHECK_MESSAGE(occurrences(section_html(html, id), "<svg") == n, id);
+  for (const auto& plot : plots) CHECK_MESSAGE(occurrences(section_html(html, plot.first), "<svg") == plot.second, plot.first);
   CHECK(occurrences(html, "<svg") == 18);
   CHECK(occurrences(html, "<svg") == occurrences(html, "</svg>"));
   CHECK(has(html, "&lt;x&gt;"));

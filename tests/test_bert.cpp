@@ -67,7 +67,8 @@ std::pair<double, double> max_errors(const Tensor& a, const Tensor& b) {
 void check_grads(const Module& m, const Fixture& f, const std::string& prefix) {
   double worst_rel = 0;
   for (const auto& [name, p] : m.named_parameters()) {
-    CAPTURE(name);
+    const std::string tensor = name;  // clang 14 cannot capture a structured binding
+    CAPTURE(tensor);
     REQUIRE(f.count(prefix + name));
     REQUIRE(p.grad().defined());
     CHECK_CLOSE(p.grad(), f.at(prefix + name), 1e-4, 1e-6);
@@ -136,7 +137,8 @@ TEST_CASE("BERT state-dict names and order equal transformers' BertForSequenceCl
   BertForSequenceClassification model(BertConfig::from_file(kTinyDir + "/config.json"));
   std::set<std::string> ours;
   for (const auto& [name, t] : model.state_dict()) {
-    CAPTURE(name);
+    const std::string tensor = name;  // clang 14 cannot capture a structured binding
+    CAPTURE(tensor);
     CHECK(f.contains(name));
     if (f.contains(name)) CHECK(f.entry(name).shape == t.shape());
     ours.insert(name);
@@ -298,7 +300,8 @@ TEST_CASE("BERT loader: a BF16 checkpoint is widened to f32, each weight the exa
   auto model = load_bert_for_sequence_classification((tmp.path / "bf16").string(), 3, {}, {}, &report);
   CHECK(report.loaded == 41);
   for (const auto& [name, p] : model->state_dict()) {
-    CAPTURE(name);
+    const std::string tensor = name;  // clang 14 cannot capture a structured binding
+    CAPTURE(tensor);
     CHECK(p.dtype() == DType::f32);
     std::vector<float> expect;
     for (float x : w.at(name).contiguous().to_vector<float>()) expect.push_back(std::bit_cast<float>(uint32_t(to_bf16(x)) << 16));

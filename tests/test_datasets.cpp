@@ -215,8 +215,9 @@ TEST_CASE("archive: unpacks once behind a marker, and traversal, absolute paths 
       {"symlink.tar.gz", {{"link", "", AE_IFLNK, "/etc"}, {"link/passwd", "pwned"}}},
   };
   for (const auto& [name, entries] : evil) {
-    write_tar_gz(dir.file(name), entries);
-    CHECK_THROWS_NAMING(ensure_unpacked(dir.file(name), cache.string()), name);
+    const std::string archive = name;  // clang 14 cannot capture a structured binding
+    write_tar_gz(dir.file(archive), entries);
+    CHECK_THROWS_NAMING(ensure_unpacked(dir.file(archive), cache.string()), archive);
   }
   CHECK_FALSE(fs::exists(cache / "escaped.txt"));
   CHECK_FALSE(fs::exists(dir.path / "escaped.txt"));

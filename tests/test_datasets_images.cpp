@@ -219,9 +219,11 @@ TEST_CASE("cifar10: the shared archive holds 50000/10000 balanced images with th
     pixels += 1024;
   });
   REQUIRE(counts.size() == 2);
-  for (const auto& [split, classes] : counts) {
+  for (const auto& [split_name, classes] : counts) {
     CHECK(classes.size() == 10);
-    for (const auto& [cls, n] : classes) CHECK_MESSAGE(n == (split == "train" ? 5000 : 1000), split, "/", cls, ": ", n);
+    const std::string split = split_name;  // clang 14 cannot capture a structured binding
+    for (const auto& entry : classes)
+      CHECK_MESSAGE(entry.second == (split == "train" ? 5000 : 1000), split, "/", entry.first, ": ", entry.second);
   }
   for (size_t c = 0; c < 3; ++c) {
     const double mean = sum[c] / pixels, std = std::sqrt(sq[c] / pixels - mean * mean);

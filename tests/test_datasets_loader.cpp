@@ -130,7 +130,8 @@ TEST_CASE("loader: batches do not depend on worker count or prefetch depth") {
     DataLoader loader(ds, {.batch_size = 7, .seed = 11, .num_workers = workers, .prefetch_batches = prefetch});
     const auto got = run_epochs(loader, 2);
     if (reference.empty()) reference = got;
-    CHECK_MESSAGE(got == reference, "workers ", workers, ", prefetch ", prefetch);
+    const int w = workers, p = prefetch;  // clang 14 cannot capture a structured binding
+    CHECK_MESSAGE(got == reference, "workers ", w, ", prefetch ", p);
   }
 }
 

@@ -198,7 +198,8 @@ TEST_CASE("golden: DY-Conv and PAD layers match the PyTorch reference (scripts/m
       sum(y * f.at(c.prefix + ".r")).backward();
       CHECK_CLOSE(x.grad(), f.at(c.prefix + ".grad.x"), 1e-4, 1e-5);
       for (auto& [name, p] : l.named_parameters()) {
-        CAPTURE(name);
+        const std::string tensor = name;  // clang 14 cannot capture a structured binding
+        CAPTURE(tensor);
         CHECK_CLOSE(p.grad(), f.at(c.prefix + ".grad." + name), 1e-4, 1e-5);
       }
       if (l.is_pad()) CHECK_CLOSE(l.mask.grad(), f.at(c.prefix + ".grad.mask"), 1e-4, 1e-5);

@@ -77,7 +77,8 @@ TEST_CASE("finetune_bert --precision bf16: dense and PAD-MoE follow the fp32 los
     }
     CHECK(differs);  // it did compute in bf16
     for (const auto& [name, t] : load_safetensors(o16.run_dir + "/checkpoints/last.safetensors")) {
-      CAPTURE(name);
+      const std::string tensor = name;  // clang 14 cannot capture a structured binding
+      CAPTURE(tensor);
       CHECK(t.dtype() != DType::bf16);
     }
     CHECK(nlohmann::json::parse(std::ifstream(o16.run_dir + "/config.json")).at("precision") == "bf16");
@@ -108,7 +109,8 @@ TEST_CASE("finetune_bert: PAD-MoE resumes bit for bit across IMP, and its audit 
   auto ca = load_safetensors(a + "/checkpoints/last.safetensors"), cb = load_safetensors(b + "/checkpoints/last.safetensors");
   REQUIRE(ca.size() == cb.size());
   for (const auto& [name, t] : ca) {
-    CAPTURE(name);
+    const std::string tensor = name;  // clang 14 cannot capture a structured binding
+    CAPTURE(tensor);
     CHECK_CLOSE(cb.at(name), t, 0, 0);
   }
   auto model = nlohmann::json::parse(std::ifstream(a + "/model.json"));
@@ -184,7 +186,8 @@ TEST_CASE("finetune_bert: PAD-MoE --export-deploy folds to the same logits and t
   auto f = load_safetensors(o.export_deploy);
   int64_t layers = 0;
   for (const auto& [name, t] : f) {
-    CHECK_MESSAGE(!name.ends_with("w_noise"), name);
+    const std::string tensor = name;  // clang 14 cannot capture a structured binding
+    CHECK_MESSAGE(!tensor.ends_with("w_noise"), tensor);
     if (!name.ends_with(".values")) continue;
     const std::string base = name.substr(0, name.size() - std::string("values").size());
     const int64_t n = f.at(base + "static_dense").numel(), dyn = f.at(base + "index").numel();

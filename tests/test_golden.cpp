@@ -25,7 +25,8 @@ std::map<std::string, Tensor> params(const Fixture& f, const std::vector<std::st
 
 void check_grads(const Fixture& f, const std::map<std::string, Tensor>& p) {
   for (const auto& [name, t] : p) {
-    CAPTURE(name);
+    const std::string tensor = name;  // clang 14 cannot capture a structured binding
+    CAPTURE(tensor);
     REQUIRE(t.grad().defined());
     CHECK_CLOSE(t.grad(), f.at("grad." + name), 1e-4, 1e-6);
   }

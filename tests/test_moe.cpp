@@ -188,7 +188,8 @@ TEST_CASE("golden: MoeLinear and PAD-MoE match the PyTorch reference layer (scri
     (sum(y * f.at(cat(prefix, ".r"))) + m.balance_loss()).backward();
     CHECK_CLOSE(x.grad(), f.at(cat(prefix, ".grad.x")), 1e-4, 1e-5);
     for (auto& [name, p] : m.named_parameters()) {
-      CAPTURE(name);
+      const std::string tensor = name;  // clang 14 cannot capture a structured binding
+      CAPTURE(tensor);
       CHECK_CLOSE(p.grad().defined() ? p.grad() : zeros_like(p), f.at(cat(prefix, ".grad.", name)), 1e-4, 1e-5);
     }
     if (pad) CHECK_CLOSE(m.mask.grad(), f.at(cat(prefix, ".grad.mask")), 1e-4, 1e-5);
