@@ -137,9 +137,7 @@ TEST_CASE("--resume auto with every checkpoint unreadable stops, listing each an
 TEST_CASE("--resume refuses a checkpoint whose step or epoch does not fit the run's data and epochs") {
   test::TempDir tmp;
   const std::string run = tmp.file("run");
-  TrainOptions first = quick(run);
-  first.max_steps = 3;
-  run_train_resnet(first);
+  three_steps(run);
   const std::string last = run + "/checkpoints/last.safetensors";
   Checkpoint c = load_checkpoint(last);
   std::vector<std::pair<std::string, Tensor>> tensors(c.model.begin(), c.model.end());
@@ -167,9 +165,7 @@ TEST_CASE("--resume refuses a checkpoint whose step or epoch does not fit the ru
 TEST_CASE("checkpoints: last and best are independent files, and a resume removes a killed write's temporaries") {
   test::TempDir tmp;
   const std::string run = tmp.file("run");
-  TrainOptions o = quick(run);
-  o.max_steps = 3;
-  run_train_resnet(o);
+  three_steps(run);
   const std::string last = run + "/checkpoints/last.safetensors", best = run + "/checkpoints/best.safetensors";
   CHECK(fs::hard_link_count(last) == 1);
   CHECK(fs::hard_link_count(best) == 1);
