@@ -3,6 +3,7 @@
 // Args are already validated there: shapes agree, broadcast dims carry stride 0.
 #pragma once
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -73,6 +74,9 @@ class Backend {
   virtual void copy_from_host(void* dst, const void* src, size_t nbytes) = 0;
   virtual void copy_to_host(void* dst, const void* src, size_t nbytes) = 0;
   virtual void synchronize() {}
+  // Bytes a new allocation can still get (host: backends/host_memory.h; CUDA: cudaMemGetInfo's
+  // free), or nullopt where unknown. The apps' memory check before training compares with it.
+  virtual std::optional<size_t> free_memory() const { return std::nullopt; }
 
   // One pure virtual method per kernel of the op table (backends/ops.def, which documents each).
 #define CHERRY_KERNEL(name, params, args) virtual void name params = 0;

@@ -91,6 +91,8 @@ void add_run_flags(CLI::App& app, RunFlags& f, const std::string& app_name) {
   app.add_option("--save-every", f.save_every, "steps between checkpoints (0: epoch ends only)")
       ->check(in_range(0, 1e12))
       ->capture_default_str();
+  app.add_flag("--no-memory-check", f.no_memory_check,
+               "skip the check before training that a step's measured memory (at --batch-size) fits in the free memory");
   app.add_option("--keep-last", f.keep_last, "step checkpoints to keep")->check(in_range(1, 1000))->capture_default_str();
 }
 

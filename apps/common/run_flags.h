@@ -54,6 +54,7 @@ struct RunFlags {
   int64_t save_every = 0;  // steps; 0 = at epoch ends only
   int keep_last = 3;
   std::vector<std::string> allow_changed{};  // config keys --resume may change (not a config.json key)
+  bool no_memory_check = false;              // skip the step-memory check before training (not a config.json key)
 
   nlohmann::json to_json() const;  // their config.json keys (--overwrite was never one)
 };

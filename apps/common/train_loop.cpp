@@ -9,6 +9,7 @@
 
 #include "apps/common/build_info.h"
 #include "apps/common/checkpoint.h"
+#include "apps/common/memory_check.h"
 #include "apps/common/progress.h"
 #include "apps/common/run_records.h"
 #include "autograd/ops.h"
@@ -73,6 +74,7 @@ LoopOptions loop_options(const RunFlags& f, std::string app) {
   lo.epochs = f.epochs, lo.max_steps = f.max_steps, lo.log_every = f.log_every, lo.save_every = f.save_every;
   lo.keep_last = f.keep_last, lo.grad_clip = f.grad_clip, lo.compute = compute_dtype(f.precision);
   lo.allow_changed = f.allow_changed;
+  lo.memory_check = !f.no_memory_check, lo.batch_size = f.batch_size;
   return lo;
 }
 
@@ -174,7 +176,15 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
   record["machine"] = {{"cpu", cpu_model()}, {"onednn_isa", onednn_isa()}};
   record["app"] = o.app;  // marks the folder as a run directory (what --overwrite may clear)
   run.write_json("config.json", record);
+  // Before on_start: IMP scores batches of --batch-size there.
+  const bool finished = loaded_checkpoint && st.step >= total_steps;
+  std::string memory_line;
+  if (o.memory_check && !o.eval_only && !finished) {
+    model.train();
+    memory_line = check_step_memory(task, o.batch_size, o.app);
+  }
   task.on_start(run, loaded_checkpoint);
+  if (!memory_line.empty()) std::printf("  %s\n", memory_line.c_str());
   std::fflush(stdout);
 
   TrainResult result{run.path(), st.step, 0, std::max(st.best_metric, 0.0), 0};
@@ -201,7 +211,7 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
     return result;
   }
 
-  if (loaded_checkpoint && st.step >= total_steps) {  // its last checkpoint comes after the final evaluation
+  if (finished) {  // its last checkpoint comes after the final evaluation
     std::printf("the run in %s finished at step %lld: nothing to do (to extend it: more --epochs with --allow-changed epochs)\n",
                 run.path().c_str(), static_cast<long long>(st.step));
     return result;

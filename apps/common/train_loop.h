@@ -50,6 +50,10 @@ class TrainTask {
   // position then moves to the next epoch). With --overfit-batch, the same batch every time.
   virtual std::optional<TrainBatch> forward_next(int64_t step) = 0;
   virtual Evaluation evaluate() = 0;
+  // Forward and loss of `samples` copies of the training data's most memory-hungry sample (the
+  // longest sequence, any image), for the memory check before step 1 (memory_check.h); it must not
+  // move the data position. nullopt: the task has no probe and the check is skipped.
+  virtual std::optional<TrainBatch> forward_probe(int64_t /*samples*/) { return std::nullopt; }
 
   // Hooks. on_start runs once the run directory exists and any checkpoint is loaded (banner, IMP);
   // before_step sets per-step state (temperature); on_log appends per-step records.
@@ -63,7 +67,8 @@ class TrainTask {
 struct LoopOptions {
   std::string app;                // names the default run directory and error messages
   std::string run_dir, resume, init_from;
-  bool overwrite = false, eval_only = false, overfit_batch = false;
+  bool overwrite = false, eval_only = false, overfit_batch = false, memory_check = true;
+  int64_t batch_size = 1;         // what the memory check estimates a step at
   int64_t epochs = 1, max_steps = 0, log_every = 50, save_every = 0;
   int keep_last = 3;
   double grad_clip = 0;

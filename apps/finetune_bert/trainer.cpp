@@ -1,5 +1,6 @@
 #include "apps/finetune_bert/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -95,6 +96,17 @@ class BertTask final : public TrainTask {
       NoGradGuard ng;
       r.correct = sum(eq(argmax(logits, 1), labels).to(DType::i64)).item<int64_t>();
     }
+    return r;
+  }
+
+  std::optional<TrainBatch> forward_probe(int64_t samples) override {
+    if (train_.enc.empty()) return std::nullopt;
+    const auto longest = std::max_element(train_.enc.begin(), train_.enc.end(),
+                                          [](const Encoding& a, const Encoding& b) { return a.input_ids.size() < b.input_ids.size(); });
+    const std::vector<int64_t> rows(size_t(samples), int64_t(longest - train_.enc.begin()));
+    Tensor logits = forward(collate_text(train_.enc, rows, pad_id_));
+    TrainBatch r{model_->loss(logits, glue_labels(train_.data, rows).to(device())), samples, -1};
+    if (!moe_.empty() && o_.balance_coef > 0) r.loss = r.loss + o_.balance_coef * total_balance_loss(moe_);
     return r;
   }
 

@@ -147,6 +147,13 @@ class ResNetTask final : public TrainTask {
     return r;
   }
 
+  std::optional<TrainBatch> forward_probe(int64_t samples) override {
+    Shape shape = data_.train->sample_shape();
+    shape.insert(shape.begin(), samples);
+    const Tensor images = zeros(shape, DType::f32, device_), labels = zeros({samples}, DType::i64, device_);
+    return TrainBatch{cross_entropy(model_.forward(images), labels, o_.label_smoothing), samples, -1};
+  }
+
   Evaluation evaluate() override {
     const bool was_training = model_.training();
     model_.eval();

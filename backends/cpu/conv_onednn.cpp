@@ -1,12 +1,12 @@
 // f32 and bf16 convolution on oneDNN: forward, backward-data, backward-weights, any stride/padding/
 // dilation/groups, plus the helpers of onednn_util.h. Primitive descriptors are cached by
 // geometry, since training repeats the same shapes.
-#include <cstdlib>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
-#include <vector>
 
+#include "backends/allocator.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/onednn_util.h"
 
@@ -95,46 +95,15 @@ const convolution_backward_weights::primitive_desc& bwd_weights_pd(Prims& pr, co
 }
 
 namespace {
-// Freed blocks are kept by size and handed out again.
-class ScratchPool {
- public:
-  std::shared_ptr<void> get(size_t n) {
-    {
-      std::lock_guard lock(mu_);
-      auto it = free_.find(n);
-      if (it != free_.end() && !it->second.empty()) {
-        void* p = it->second.back();
-        it->second.pop_back();
-        return wrap(p, n);
-      }
-    }
-    void* p = std::aligned_alloc(64, (n + 63) / 64 * 64);
-    CHERRY_CHECK(p != nullptr, "conv2d", "out of memory allocating a ", n, "-byte oneDNN scratchpad");
-    return wrap(p, n);
-  }
-  ~ScratchPool() {
-    for (auto& [n, blocks] : free_)
-      for (void* p : blocks) std::free(p);
-  }
-
- private:
-  std::shared_ptr<void> wrap(void* p, size_t n) {
-    return std::shared_ptr<void>(p, [this, n](void* q) {
-      std::lock_guard lock(mu_);
-      free_[n].push_back(q);
-    });
-  }
-  std::mutex mu_;
-  std::map<size_t, std::vector<void*>> free_;
-};
-
-ScratchPool& scratch_pool() {
-  static ScratchPool pool;
-  return pool;
+// Scratch buffers come from the host's caching allocator: counted in its peak (what the apps' memory
+// check measures) and failing with cherry::Error when the system has no memory left.
+std::shared_ptr<void> scratch_buffer(size_t n) {
+  CachingAllocator& a = CachingAllocator::get(DeviceType::cpu);
+  return std::shared_ptr<void>(a.allocate(n), [n](void* p) { CachingAllocator::get(DeviceType::cpu).deallocate(p, n); });
 }
 }  // namespace
 
-Scratch::Scratch(const memory::desc& d) : buf(scratch_pool().get(d.get_size())), mem(d, cpu_engine(), buf.get()) {}
+Scratch::Scratch(const memory::desc& d) : buf(scratch_buffer(d.get_size())), mem(d, cpu_engine(), buf.get()) {}
 
 In::In(const memory::desc& want, const memory::desc& have, void* ptr, stream& s) {
   memory user(have, cpu_engine(), ptr);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "backends/host_memory.h"
 #include "core/error.h"
 
 extern "C" int openblas_get_parallel(void);
@@ -23,6 +24,7 @@ class CpuBackend final : public Backend {
   void raw_deallocate(void* p, size_t) override { std::free(p); }
   void copy_from_host(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
   void copy_to_host(void* dst, const void* src, size_t n) override { std::memcpy(dst, src, n); }
+  std::optional<size_t> free_memory() const override { return host_free_memory().available; }
 
 #define CHERRY_KERNEL(name, params, args) \
   void name params override { cpu::name args; }

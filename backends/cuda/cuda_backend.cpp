@@ -126,6 +126,14 @@ class CudaBackend final : public Backend {
     CHERRY_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
     cuda::check_device_errors();
   }
+  std::optional<size_t> free_memory() const override {
+    size_t free = 0, total = 0;
+    if (cudaMemGetInfo(&free, &total) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return std::nullopt;
+    }
+    return free;
+  }
   void synchronize() override {
     CHERRY_CUDA_CHECK(cudaStreamSynchronize(cuda::stream()));
     cuda::check_device_errors();
