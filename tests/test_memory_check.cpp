@@ -88,10 +88,11 @@ TEST_CASE("memory check: the verdict refuses more than 90% of the free memory an
   const double MiB = 1024.0 * 1024.0;
   const StepMemory m{1 * MiB, 1 * MiB};
   CHECK(m.largest_batch(45 * MiB) == 44);
+  CHECK(m.largest_batch(37.5 * MiB) == 36);
   CHECK(m.largest_batch(0.5 * MiB) == 0);
   CHECK_THROWS_WITH_AS(memory_verdict(m, 100, 50 * MiB, "MemAvailable", "train_resnet"),
                        doctest::Contains("--batch-size 100 needs about 101.00 MiB (1.00 MiB + 1.00 MiB per sample), more than the 45.00 MiB "
-                                         "this run may use (90% of the 50.00 MiB free, limited by MemAvailable). The largest batch that fits is about 44"),
+                                         "this run may use (90% of the 50.00 MiB free, limited by MemAvailable). The largest batch that fits with 25% headroom is about 36"),
                        Error);
   CHECK_THROWS_WITH_AS(memory_verdict(m, 1, 1 * MiB, "ulimit -v", "x"), doctest::Contains("Not even one sample fits"), Error);
   CHECK(memory_verdict(m, 100, 200 * MiB, "MemAvailable", "x").find("about 101.00 MiB") != std::string::npos);
@@ -105,7 +106,7 @@ TEST_CASE("train_resnet: a batch whose step cannot fit in memory is refused befo
   o.image_size = 112;
   o.batch_size = 65536;
   CHECK_THROWS_WITH_AS(run_train_resnet(o), doctest::Contains("a training step at --batch-size 65536 needs about"), Error);
-  CHECK_THROWS_WITH_AS(run_train_resnet(o), doctest::Contains("The largest batch that fits is about"), Error);
+  CHECK_THROWS_WITH_AS(run_train_resnet(o), doctest::Contains("The largest batch that fits with 25% headroom is about"), Error);
   CHECK(fs::file_size(o.run_dir + "/metrics.jsonl") == 0);
   CHECK_FALSE(fs::exists(o.run_dir + "/imp.jsonl"));
   CHECK(fs::is_empty(o.run_dir + "/checkpoints"));

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <variant>
 
 #include "backends/backend.h"
@@ -17,6 +18,9 @@ template <class Parse, class Run> int app_main(int argc, char** argv, Parse&& pa
   try {
     run(std::get<0>(parsed));
     return 0;
+  } catch (const std::bad_alloc&) {  // a container's allocation; tensors fail with cherry::Error
+    std::fprintf(stderr, "\nerror: out of memory (std::bad_alloc): lower --batch-size or free memory\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nerror: %s\n", e.what());
     return 1;

@@ -60,6 +60,17 @@ template <class T> void col2im(const T* col, T* x, const Geometry& g, const Conv
 // uses all threads.
 bool parallel_units(int64_t units) { return units >= 2 * omp_get_max_threads(); }
 
+// One im2col buffer per thread of the team, allocated before the parallel region (an exception
+// thrown inside one, e.g. std::bad_alloc, would terminate the program instead of reaching the caller).
+template <class T> struct ColBuffers {
+  int team;
+  size_t size;
+  std::vector<T> data;
+  ColBuffers(const Geometry& g, bool parallel, bool wanted = true)
+      : team(parallel ? omp_get_max_threads() : 1), size(wanted ? size_t(g.col_rows() * g.col_cols()) : 0), data(size_t(team) * size) {}
+  T* mine() { return data.data() + size_t(omp_get_thread_num()) * size; }
+};
+
 template <class T> void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* a, const T* b, T beta, T* c) {
   const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   const int lda = int(ta ? M : K), ldb = int(tb ? K : N);
@@ -75,15 +86,16 @@ void conv2d_forward_im2col(const Arg& x, const Arg& w, const Arg& bias, const Ar
   dispatch_floating(x.dtype, "conv2d", [&]<class T>() {
     const Geometry g = geometry(x.shape, w.shape, y.shape, p.groups);
     const int64_t units = g.N * g.G;
-#pragma omp parallel if (parallel_units(units))
+    ColBuffers<T> cols(g, parallel_units(units));
+#pragma omp parallel num_threads(cols.team)
     {
-      std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
+      T* col = cols.mine();
 #pragma omp for schedule(static)
       for (int64_t u = 0; u < units; ++u) {
         const int64_t n = u / g.G, gi = u % g.G;
-        im2col(x.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, col.data(), g, p);
+        im2col(x.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, col, g, p);
         T* out = y.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
-        gemm<T>(false, false, g.Og, g.col_cols(), g.col_rows(), w.ptr<T>() + gi * g.Og * g.col_rows(), col.data(), T(0), out);
+        gemm<T>(false, false, g.Og, g.col_cols(), g.col_rows(), w.ptr<T>() + gi * g.Og * g.col_rows(), col, T(0), out);
         if (bias.data)
           for (int64_t o = 0; o < g.Og; ++o)
             for (int64_t i = 0; i < g.col_cols(); ++i) out[o * g.col_cols() + i] += bias.ptr<T>()[gi * g.Og + o];
@@ -99,15 +111,16 @@ void backward_data(const Arg& gy, const Arg& w, const Arg& gx, const Conv2dParam
     const Geometry g = geometry(gx.shape, w.shape, gy.shape, p.groups);
     const int64_t units = g.N * g.G;
     std::memset(gx.data, 0, size_t(gx.numel()) * sizeof(T));
-#pragma omp parallel if (parallel_units(units))
+    ColBuffers<T> cols(g, parallel_units(units));
+#pragma omp parallel num_threads(cols.team)
     {
-      std::vector<T> col(size_t(g.col_rows() * g.col_cols()));
+      T* col = cols.mine();
 #pragma omp for schedule(static)
       for (int64_t u = 0; u < units; ++u) {  // each unit writes its own (image, group) planes
         const int64_t n = u / g.G, gi = u % g.G;
         const T* go = gy.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
-        gemm<T>(true, false, g.col_rows(), g.col_cols(), g.Og, w.ptr<T>() + gi * g.Og * g.col_rows(), go, T(0), col.data());
-        col2im(col.data(), gx.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, g, p);
+        gemm<T>(true, false, g.col_rows(), g.col_cols(), g.Og, w.ptr<T>() + gi * g.Og * g.col_rows(), go, T(0), col);
+        col2im(col, gx.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, g, p);
       }
     }
   });
@@ -118,15 +131,16 @@ void backward_weight(const Arg& gy, const Arg& x, const Arg& w, const Arg& gw, c
   dispatch_floating(gy.dtype, "conv2d_backward_weight", [&]<class T>() {
     const Geometry g = geometry(x.shape, w.shape, gy.shape, p.groups);
     // Parallel over groups only: each group's gradient sums over images in a fixed order.
-#pragma omp parallel if (gw.data && parallel_units(g.G))
+    ColBuffers<T> cols(g, gw.data && parallel_units(g.G), gw.data != nullptr);
+#pragma omp parallel num_threads(cols.team)
     {
-      std::vector<T> col(gw.data ? size_t(g.col_rows() * g.col_cols()) : 0);
+      T* col = cols.mine();
 #pragma omp for schedule(static)
       for (int64_t gi = 0; gi < (gw.data ? g.G : 0); ++gi)
         for (int64_t n = 0; n < g.N; ++n) {
-          im2col(x.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, col.data(), g, p);
+          im2col(x.ptr<T>() + (n * g.C + gi * g.Cg) * g.H * g.W, col, g, p);
           const T* go = gy.ptr<T>() + (n * g.O + gi * g.Og) * g.OH * g.OW;
-          gemm<T>(false, true, g.Og, g.col_rows(), g.col_cols(), go, col.data(), n == 0 ? T(0) : T(1),
+          gemm<T>(false, true, g.Og, g.col_rows(), g.col_cols(), go, col, n == 0 ? T(0) : T(1),
                   gw.ptr<T>() + gi * g.Og * g.col_rows());
         }
     }

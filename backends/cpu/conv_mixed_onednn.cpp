@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "backends/cpu/cpu_backend.h"
@@ -170,11 +171,12 @@ void mix_grads(const float* G, const float* mix, const float* Fs, float* gmix, f
   const int threads = omp_get_max_threads();
   const int64_t want = (P + 4 * threads - 1) / (4 * threads);
   const int64_t tile = std::clamp<int64_t>((want + 15) / 16 * 16, 64, 1024), tiles = (P + tile - 1) / tile;
-  std::vector<float> part(gmix ? size_t(threads * B * F) : 0, 0.0f);
+  // Per-thread buffers allocated before the parallel region (an exception cannot leave one).
+  std::vector<float> part(gmix ? size_t(threads * B * F) : 0, 0.0f), accs(gF ? size_t(threads * F * tile) : 0);
 #pragma omp parallel num_threads(threads)
   {
     float* my = gmix ? part.data() + size_t(omp_get_thread_num() * B * F) : nullptr;
-    std::vector<float> acc(gF ? size_t(F * tile) : 0);
+    const std::span<float> acc(gF ? accs.data() + size_t(omp_get_thread_num() * F * tile) : nullptr, gF ? size_t(F * tile) : 0);
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < tiles; ++t) {
       const int64_t q0 = t * tile, n = std::min(P - q0, tile);

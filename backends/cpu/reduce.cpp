@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <span>
+#include <vector>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/strided_loop.h"
@@ -35,21 +37,23 @@ template <class T> bool reduce_leading(ReduceOp op, const Arg& x, const Arg& out
   if (R <= 1 || K < 16) return false;
   const T* px = x.ptr<T>();
   T* po = out.ptr<T>();
+  // Each thread accumulates its own columns [lo, hi) of one buffer, allocated here: an allocation
+  // failing inside the parallel region could not reach the caller as an exception.
+  std::vector<double> acc(size_t(K), reduce_init(op));
 #pragma omp parallel if (R * K >= 32768)
   {
     const int nt = omp_get_num_threads(), t = omp_get_thread_num();
     const int64_t lo = K * t / nt, hi = K * (t + 1) / nt;
-    std::vector<double> acc(size_t(hi - lo), reduce_init(op));
     for (int64_t r = 0; r < R; ++r) {
       const T* row = px + r * K;
       if (op == ReduceOp::sum || op == ReduceOp::mean) {
 #pragma omp simd
-        for (int64_t k = lo; k < hi; ++k) acc[size_t(k - lo)] += double(row[k]);
+        for (int64_t k = lo; k < hi; ++k) acc[size_t(k)] += double(row[k]);
       } else {
-        for (int64_t k = lo; k < hi; ++k) acc[size_t(k - lo)] = combine(op, acc[size_t(k - lo)], double(row[k]));
+        for (int64_t k = lo; k < hi; ++k) acc[size_t(k)] = combine(op, acc[size_t(k)], double(row[k]));
       }
     }
-    for (int64_t k = lo; k < hi; ++k) po[k] = static_cast<T>(op == ReduceOp::mean ? acc[size_t(k - lo)] / double(R) : acc[size_t(k - lo)]);
+    for (int64_t k = lo; k < hi; ++k) po[k] = static_cast<T>(op == ReduceOp::mean ? acc[size_t(k)] / double(R) : acc[size_t(k)]);
   }
   return true;
 }
@@ -161,10 +165,12 @@ void topk(const Arg& x, int64_t k, bool largest, const Arg& values, const Arg& i
   dispatch_compute(x.dtype, "topk", [&]<class T>() {
     const int64_t M = x.shape[0], N = x.shape[1];
     const T* px = x.ptr<T>();
-#pragma omp parallel for if (M * N >= 32768)
+    const int team = M * N >= 32768 ? omp_get_max_threads() : 1;
+    std::vector<int64_t> orders(size_t(team * N));  // per thread, allocated outside the parallel region
+#pragma omp parallel for num_threads(team)
     for (int64_t m = 0; m < M; ++m) {
       const T* row = px + m * N;
-      std::vector<int64_t> order(N);
+      const std::span<int64_t> order(orders.data() + size_t(omp_get_thread_num()) * size_t(N), size_t(N));
       std::iota(order.begin(), order.end(), 0);
       auto better = [&, descending = largest](int64_t i, int64_t j) {  // clang 14: no OpenMP-captured refs in nested lambdas
         if (row[i] != row[j]) return descending ? row[i] > row[j] : row[i] < row[j];
