@@ -34,13 +34,22 @@ CONFIGS = {
     "pad": ["--conv", "pad", "--kappa", "0.3"],
     "pad-random": ["--conv", "pad", "--kappa", "0.3", "--imp-scorer", "random"],
     "pad-noscale": ["--conv", "pad", "--kappa", "0.3", "--no-scale"],
+    # The kappa sweep (IMP) around the paper's 0.3.
+    "pad-k0.1": ["--conv", "pad", "--kappa", "0.1"],
+    "pad-k0.5": ["--conv", "pad", "--kappa", "0.5"],
+    "pad-k0.7": ["--conv", "pad", "--kappa", "0.7"],
 }
+# The comparisons the hypothesis names get every seed; the rest (ablation, sweep) the first two.
+FULL_SEEDS = {"static", "dynamic", "pad", "pad-random"}
 LABELS = {
     "static": "static ResNet-20",
     "dynamic": "DY-Conv (kappa = 1)",
     "pad": "PAD-Net kappa = 0.3 (IMP)",
     "pad-random": "PAD kappa = 0.3, random partition",
     "pad-noscale": "PAD kappa = 0.3, no scale factors",
+    "pad-k0.1": "PAD-Net kappa = 0.1 (IMP)",
+    "pad-k0.5": "PAD-Net kappa = 0.5 (IMP)",
+    "pad-k0.7": "PAD-Net kappa = 0.7 (IMP)",
 }
 # The recipe of the accuracy runs (README), shared by every config.
 COMMON = ["--model", "resnet20", "--batch-size", "128", "--lr", "0.1", "--momentum", "0.9", "--weight-decay", "5e-4",
@@ -48,13 +57,26 @@ COMMON = ["--model", "resnet20", "--batch-size", "128", "--lr", "0.1", "--moment
 DATASET_ARGS = {"fashion-mnist": ["--dataset", "fashion-mnist", "--crop-padding", "2"], "cifar10": ["--dataset", "cifar10"]}
 
 
-def command(binary, dataset, config, seed, epochs, threads, run_dir):
+def command(binary, dataset, config, seed, recipe, threads, run_dir):
     # The attention temperature anneals over the first 10% of the run, as the DY-Conv paper's 10 of
     # 100 epochs (train_resnet's default of 10 epochs would keep a short run's attention near uniform).
+    epochs = recipe["epochs"]
     temp = ["--temp-epochs", f"{epochs / 10:g}"]
+    extra = ["--precision", recipe.get("precision", "fp32"), "--label-smoothing", f"{recipe.get('label_smoothing', 0.0):g}"]
     # --resume auto also starts a fresh run, and continues one killed before its first checkpoint.
-    return [binary] + DATASET_ARGS[dataset] + CONFIGS[config] + COMMON + temp + [
+    return [binary] + DATASET_ARGS[dataset] + CONFIGS[config] + COMMON + temp + extra + [
         "--epochs", str(epochs), "--seed", str(seed), "--threads", str(threads), "--run-dir", run_dir, "--resume", "auto"]
+
+
+def recipe_of(epochs, precision, label_smoothing):
+    """The archive's budget: the epochs, plus the precision and label smoothing where not the defaults
+    (records of runs before these flags carry neither and stay valid for fp32 without smoothing)."""
+    r = {"epochs": epochs}
+    if precision != "fp32":
+        r["precision"] = precision
+    if label_smoothing:
+        r["label_smoothing"] = label_smoothing
+    return r
 
 
 def collect(run_dir):
@@ -69,21 +91,29 @@ def collect(run_dir):
     return {"accuracy": ev["accuracy"], "best_accuracy": ev["best_accuracy"], "epochs": ev["epoch"],
             "stored": model["stored_parameters"], "dynamic": model["dynamic_parameters"],
             "trainable": model["trainable_parameters"], "kappa": model["kappa"], "flops": model["flops_per_image"],
-            "img_s": statistics.median(speeds) if speeds else 0.0, "threads": cfg["threads"], "seed": cfg["seed"]}
+            "img_s": statistics.median(speeds) if speeds else 0.0, "threads": cfg["threads"], "seed": cfg["seed"],
+            "attn_reduction": cfg.get("attn_reduction"), "engine": cfg.get("engine", "unknown"), "machine": cfg.get("machine", {}),
+            **({"precision": cfg["precision"]} if cfg.get("precision", "fp32") != "fp32" else {}),
+            **({"label_smoothing": cfg["label_smoothing"]} if cfg.get("label_smoothing") else {})}
 
 
-def budget_folder(dataset, epochs):
-    """The folder of a dataset's runs at one epoch budget, in the runs folder and in the archive."""
-    return f"{dataset}-{epochs}ep"
+def budget_folder(dataset, recipe):
+    """The folder of a dataset's runs at one recipe, in the runs folder and in the archive."""
+    name = f"{dataset}-{recipe['epochs']}ep"
+    if "precision" in recipe:
+        name += f"-{recipe['precision']}"
+    if "label_smoothing" in recipe:
+        name += f"-ls{recipe['label_smoothing']:g}"
+    return name
 
 
-def archive_finished(runs_root, archive, epochs):
-    """Records every finished run of the runs folder at this epoch budget in the archive."""
+def archive_finished(runs_root, archive, recipe):
+    """Records every finished run of the runs folder at this recipe in the archive."""
     for ds in DATASET_ARGS:
-        run_archive.record_finished(archive, os.path.join(runs_root, budget_folder(ds, epochs)), CONFIGS, {"epochs": epochs}, collect)
+        run_archive.record_finished(archive, os.path.join(runs_root, budget_folder(ds, recipe)), CONFIGS, recipe, collect)
 
 
-def table(archive, epochs):
+def table(archive, recipe):
     """Every dataset and config with archived runs at this epoch budget (invocations that train different
     configs or seeds, in any session, build one table)."""
     rows, md = [], []
@@ -92,13 +122,13 @@ def table(archive, epochs):
     md.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for ds in DATASET_ARGS:
         for cfg in CONFIGS:
-            results = run_archive.records(archive, budget_folder(ds, epochs), cfg, {"epochs": epochs})
+            results = run_archive.records(archive, budget_folder(ds, recipe), cfg, recipe)
             if not results:
                 continue
             accs = [100 * r["accuracy"] for r in results]
             sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
             r0 = results[0]
-            rows.append({"dataset": ds, "config": cfg, "epochs": epochs, "runs": results, "mean_accuracy": statistics.mean(accs),
+            rows.append({"dataset": ds, "config": cfg, **recipe, "runs": results, "mean_accuracy": statistics.mean(accs),
                          "sd_accuracy": sd})
             spread = f" ± {sd:.2f}" if len(accs) > 1 else ""  # no spread from one seed
             md.append(f"| {ds} | {LABELS[cfg]} | {len(results)} | {statistics.mean(accs):.2f}{spread} | "
@@ -112,8 +142,10 @@ def main():
     ap = argparse.ArgumentParser(description="the PAD-Net cherry table for ResNet-20 (resumable)")
     ap.add_argument("--datasets", default="fashion-mnist,cifar10")
     ap.add_argument("--configs", default=",".join(CONFIGS))
-    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--seeds", default="0,1", help=f"seeds of {', '.join(sorted(FULL_SEEDS))}; the other configs take the first two")
     ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="every run of one table uses one precision")
+    ap.add_argument("--label-smoothing", type=float, default=0.0, help="also in the IMP loss (the official code: 0.1)")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs", "cherry"))
     ap.add_argument("--archive", default=os.path.join(ROOT, "docs", "results", "cherry_runs"),
                     help="the committed record of finished runs (one JSON each); the table is built from it")
@@ -136,22 +168,26 @@ def main():
     seeds = [int(s) for s in args.seeds.split(",")]
     if not args.only_collect and not os.access(args.binary, os.X_OK):
         sys.exit(f"{args.binary} not found: build first (cmake --build build --target train_resnet)")
-    archive_finished(args.runs, args.archive, args.epochs)
+    recipe = recipe_of(args.epochs, args.precision, args.label_smoothing)
+    archive_finished(args.runs, args.archive, recipe)
     queue = []
     # Seed-major order: a partial table already has one run of every config.
     for seed in seeds if not args.only_collect else []:
         for ds in datasets:
             for cfg in configs:
-                run_dir = os.path.join(args.runs, budget_folder(ds, args.epochs), f"{cfg}-seed{seed}")
-                archived = run_archive.load(args.archive, budget_folder(ds, args.epochs), cfg, seed, {"epochs": args.epochs}) is not None
+                if cfg not in FULL_SEEDS and seed not in seeds[:2]:
+                    continue
+                run_dir = os.path.join(args.runs, budget_folder(ds, recipe), f"{cfg}-seed{seed}")
+                archived = run_archive.load(args.archive, budget_folder(ds, recipe), cfg, seed, recipe) is not None
                 if not archived and not (args.max_runs and len(queue) >= args.max_runs):
                     os.makedirs(os.path.dirname(run_dir), exist_ok=True)
-                    queue.append((command(args.binary, ds, cfg, seed, args.epochs, args.threads, run_dir), run_dir))
+                    queue.append((command(args.binary, ds, cfg, seed, recipe, args.threads, run_dir), run_dir))
     run_all(queue, args.jobs, wanted=lambda d: not finished(d, args.epochs),  # record at once: a session may end first
-            on_done=lambda d: run_archive.record_run(args.archive, d, CONFIGS, {"epochs": args.epochs}, collect))
-    rows, md = table(args.archive, args.epochs)
-    header = (f"ResNet-20, {args.epochs} epochs, SGD 0.1 cosine, wd 5e-4, batch 128, K = 4, attention temperature 30 -> 1 over "
-              f"the first {args.epochs / 10:g} epochs; "
+            on_done=lambda d: run_archive.record_run(args.archive, d, CONFIGS, recipe, collect))
+    rows, md = table(args.archive, recipe)
+    header = (f"ResNet-20, {args.epochs} epochs, SGD 0.1 cosine, wd 5e-4, batch 128, K = 4, attention hidden width C_in/4, "
+              f"temperature 30 -> 1 over the first {args.epochs / 10:g} epochs, {args.precision}, label smoothing "
+              f"{args.label_smoothing:g} (also in the IMP loss); "
               f"produced by scripts/cherry_table.py. Throughput is the median over each run's logged steps at the "
               f"thread count in the column, as it ran on a shared machine (other jobs alongside): a side-by-side speed "
               f"comparison is bench/train_throughput.py.\n\n")

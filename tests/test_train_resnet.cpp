@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "apps/common/build_info.h"
 #include "apps/train_resnet/padnet_run.h"
 #include "apps/train_resnet/trainer.h"
 #include "core/safetensors.h"
@@ -28,6 +29,11 @@ TEST_CASE("train_resnet writes config, metrics, summary, eval results and checkp
   CHECK(r.steps == 8);
   for (const char* f : {"config.json", "metrics.jsonl", "summary.csv", "eval_results.json", "checkpoints/last.safetensors", "checkpoints/best.safetensors"})
     CHECK_MESSAGE(fs::exists(fs::path(dir) / f), f);
+  // The record names what made it: the engine's git revision (refreshed at every build), the machine, the precision.
+  const auto config = nlohmann::json::parse(std::ifstream(dir + "/config.json"));
+  CHECK(config.at("engine").get<std::string>() == engine_revision());
+  CHECK(config.at("machine").contains("cpu"));
+  CHECK(config.at("precision").get<std::string>() == "fp32");
   std::ifstream m(dir + "/metrics.jsonl");
   std::string line;
   int lines = 0;

@@ -11,9 +11,7 @@
 #include "backends/backend.h"
 #include "core/error.h"
 
-#ifndef CHERRY_GIT_REVISION
-#define CHERRY_GIT_REVISION "unknown"
-#endif
+#include "git_revision.h"  // generated at build time (cmake/git_revision.cmake)
 #ifndef CHERRY_BUILD_TYPE
 #define CHERRY_BUILD_TYPE "unknown"
 #endif
@@ -29,6 +27,8 @@ std::string version_string(const std::string& app) {
   return cat(app, " (Cherry) git ", CHERRY_GIT_REVISION, ", ", CHERRY_BUILD_TYPE, " build\n", blas_info(), "\noneDNN ", v->major, ".",
              v->minor, ".", v->patch, "\n", cuda);
 }
+
+std::string engine_revision() { return CHERRY_GIT_REVISION; }
 
 std::string setup_runtime(int threads) {
   CHERRY_CHECK(threads >= 0, "threads", "--threads must be >= 0, got ", threads);

@@ -7,6 +7,8 @@
 namespace cherry {
 
 std::string version_string(const std::string& app);
+// `git describe --always --dirty` of the source the binary was built from (config.json's "engine").
+std::string engine_revision();
 // Sets the OpenMP thread count (0 = leave the default) and checks that the loaded OpenBLAS is the
 // OpenMP build; returns a one-line description for the banner.
 std::string setup_runtime(int threads);

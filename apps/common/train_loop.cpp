@@ -174,6 +174,7 @@ TrainResult run_train_loop(TrainTask& task, Optimizer& optim, const LrSchedule& 
   task.set_data_position({st.epoch, st.batch_in_epoch});
   nlohmann::json record = config;  // plus where it ran: performance and bf16 results depend on it
   record["machine"] = {{"cpu", cpu_model()}, {"onednn_isa", onednn_isa()}};
+  record["engine"] = engine_revision();
   record["app"] = o.app;  // marks the folder as a run directory (what --overwrite may clear)
   run.write_json("config.json", record);
   // Before on_start: IMP scores batches of --batch-size there.

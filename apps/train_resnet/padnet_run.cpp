@@ -55,7 +55,8 @@ void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOpt
   const Device device = model.parameters().front().device();
   auto loss_of_batch = [&](int64_t i) {
     const Batch& b = batches[size_t(i)];
-    return cross_entropy(model.forward(b.images.to(device)), b.labels.to(device));
+    // The training loss, label smoothing included (as the official code's IMP loss).
+    return cross_entropy(model.forward(b.images.to(device)), b.labels.to(device), o.label_smoothing);
   };
   auto report = run_imp(pad_layers(model), io, loss_of_batch);
   model.zero_grad();
