@@ -21,7 +21,6 @@ Usage: python3 scripts/bf16_parity.py [--groups fashion-mnist-3ep,cifar10-20ep,r
 """
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
@@ -32,6 +31,7 @@ import cherry_table  # noqa: E402
 import glue_table  # noqa: E402
 import results_doc  # noqa: E402
 import run_archive  # noqa: E402
+from seed_stats import t_interval  # noqa: E402
 from run_queue import finished, run_all  # noqa: E402
 
 PRECISIONS = ["fp32", "bf16"]
@@ -47,7 +47,6 @@ GROUPS = {
 CIFAR_FP32_REFERENCE = 0.8569
 # The GLUE table's archive: its fp32 runs have the recipe and seeds of the rte/mrpc groups.
 GLUE_ARCHIVE = os.path.join(ROOT, "docs", "results", "glue_runs")
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776}  # two-sided 95% t quantiles by degrees of freedom
 
 
 def config_names(base_configs, precisions):
@@ -86,14 +85,6 @@ def collect(run_dir):
     else:
         record.update(glue_table.collect(run_dir))
     return record
-
-
-def t_interval(diffs):
-    """Mean of paired differences and its 95% t half-width (None with fewer than 2 pairs)."""
-    m = statistics.mean(diffs)
-    if len(diffs) < 2:
-        return m, None
-    return m, T95.get(len(diffs) - 1, 1.96) * statistics.stdev(diffs) / math.sqrt(len(diffs))
 
 
 def compare(group, base, archive, budget):

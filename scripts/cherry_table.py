@@ -15,6 +15,9 @@ Usage:
   python3 scripts/cherry_table.py [--datasets fashion-mnist,cifar10] [--seeds 0,1] [--epochs 15]
                                   [--configs static,dynamic,pad,pad-random,pad-noscale] [--runs runs/cherry]
                                   [--only-collect] [--readme] [--max-runs N] [--jobs 2 --threads 1]
+  The 30-epoch CIFAR-10 table (issue 21; README "The cherry table at 30 epochs"):
+  python3 scripts/cherry_table.py --datasets cifar10 --epochs 30 --precision bf16 --label-smoothing 0.1 \\
+      --seeds 0,1,2 --jobs 2 --threads 1 --out docs/results/cherry_table_cifar10_30ep --section cherry_table_30ep --readme
 """
 import argparse
 import json
@@ -27,6 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import results_doc  # noqa: E402
 import run_archive  # noqa: E402
 from run_queue import finished, run_all  # noqa: E402
+from seed_stats import welch_interval  # noqa: E402
 
 CONFIGS = {
     "static": ["--conv", "static"],
@@ -138,6 +142,69 @@ def table(archive, recipe):
     return rows, "\n".join(md) + "\n"
 
 
+# The comparisons the cherry hypothesis names: (config, against it, what the difference measures).
+COMPARISONS = [("pad", "dynamic", "PAD-Net 0.3 - DY-Conv (the hypothesis: >= 0)"),
+               ("pad", "static", "PAD-Net 0.3 - static"),
+               ("pad", "pad-random", "IMP - random partition at kappa 0.3"),
+               ("pad", "pad-noscale", "with - without scale factors at kappa 0.3")]
+SWEEP = [("pad-k0.1", 0.1), ("pad", 0.3), ("pad-k0.5", 0.5), ("pad-k0.7", 0.7), ("dynamic", 1.0)]
+
+
+def comparisons(rows):
+    """Markdown rows: each named difference of mean test accuracy with its 95% Welch t interval over seeds."""
+    by = {(r["dataset"], r["config"]): [100 * x["accuracy"] for x in r["runs"]] for r in rows}
+    md = []
+    for ds in DATASET_ARGS:
+        for a, b, what in COMPARISONS:
+            if (ds, a) in by and (ds, b) in by:
+                d, half = welch_interval(by[(ds, a)], by[(ds, b)])
+                ci = f"[{d - half:+.2f}, {d + half:+.2f}]" if half is not None else "- (one seed)"
+                md.append(f"| {ds} | {what} | {len(by[(ds, a)])} vs {len(by[(ds, b)])} | {d:+.2f} | {ci} |")
+    if not md:
+        return ""
+    return ("\n| dataset | difference (points of test accuracy) | seeds | mean | 95% CI (Welch t) |\n|---|---|---|---:|---|\n"
+            + "\n".join(md) + "\n")
+
+
+def svg_kappa(rows, out, dataset="cifar10"):
+    """Test accuracy (mean +- sd over seeds) against kappa for PAD-Net (IMP), DY-Conv (kappa = 1) a
+    point of the same curve, static a horizontal line. False when the sweep has fewer than two points."""
+    by = {r["config"]: r for r in rows if r["dataset"] == dataset}
+    pts = [(k, by[c]["mean_accuracy"], by[c]["sd_accuracy"]) for c, k in SWEEP if c in by]
+    if len(pts) < 2:
+        return False
+    static = by.get("static")
+    W, H, L, R, T, B = 560, 360, 60, 20, 30, 40
+    lo = min([m - sd for _, m, sd in pts] + ([static["mean_accuracy"] - static["sd_accuracy"]] if static else []))
+    hi = max([m + sd for _, m, sd in pts] + ([static["mean_accuracy"] + static["sd_accuracy"]] if static else []))
+    lo, hi = lo - 0.5, hi + 0.5
+    X = lambda k: L + (W - L - R) * k
+    Y = lambda a: T + (H - T - B) * (hi - a) / (hi - lo)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
+             f'<rect width="{W}" height="{H}" fill="white"/>',
+             f'<text x="{L}" y="18">{dataset}: test accuracy (mean ± sd over seeds) against kappa</text>',
+             f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="black"/>',
+             f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="black"/>',
+             f'<text x="{(L + W - R) / 2}" y="{H - 8}" text-anchor="middle">kappa (dynamic ratio; 1 = DY-Conv)</text>']
+    for i in range(5):
+        a = lo + (hi - lo) * i / 4
+        parts.append(f'<text x="{L - 6}" y="{Y(a) + 4:.1f}" text-anchor="end">{a:.1f}</text>')
+        parts.append(f'<text x="{X(i / 4):.1f}" y="{H - B + 16}" text-anchor="middle">{i / 4:g}</text>')
+    if static:
+        y = Y(static["mean_accuracy"])
+        parts.append(f'<line x1="{L}" y1="{y:.1f}" x2="{W - R}" y2="{y:.1f}" stroke="#555" stroke-dasharray="6,4"/>')
+        parts.append(f'<text x="{W - R - 4}" y="{y - 6:.1f}" text-anchor="end" fill="#555">static {static["mean_accuracy"]:.2f}</text>')
+    parts.append('<polyline points="' + " ".join(f"{X(k):.1f},{Y(m):.1f}" for k, m, _ in pts) + '" fill="none" stroke="#1f77b4" stroke-width="1.5"/>')
+    for k, m, sd in pts:
+        parts.append(f'<line x1="{X(k):.1f}" y1="{Y(m - sd):.1f}" x2="{X(k):.1f}" y2="{Y(m + sd):.1f}" stroke="#1f77b4"/>')
+        parts.append(f'<circle cx="{X(k):.1f}" cy="{Y(m):.1f}" r="3.5" fill="{"#d62728" if k == 1.0 else "#1f77b4"}"/>')
+        parts.append(f'<text x="{X(k) + 6:.1f}" y="{Y(m) - 6:.1f}">{m:.2f}</text>')
+    parts.append("</svg>")
+    with open(out, "w") as f:
+        f.write("\n".join(parts) + "\n")
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description="the PAD-Net cherry table for ResNet-20 (resumable)")
     ap.add_argument("--datasets", default="fashion-mnist,cifar10")
@@ -155,6 +222,7 @@ def main():
     ap.add_argument("--only-collect", action="store_true", help="do not train; rebuild the table from finished runs")
     ap.add_argument("--max-runs", type=int, default=0, help="stop after starting this many runs (0: all)")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results", "cherry_table"))
+    ap.add_argument("--section", default="cherry_table", help="the README markers' name (one per table)")
     ap.add_argument("--readme", nargs="?", const=os.path.join(ROOT, "README.md"),
                     help="also put the table into this README (default README.md) between its cherry_table markers")
     args = ap.parse_args()
@@ -191,7 +259,10 @@ def main():
               f"produced by scripts/cherry_table.py. Throughput is the median over each run's logged steps at the "
               f"thread count in the column, as it ran on a shared machine (other jobs alongside): a side-by-side speed "
               f"comparison is bench/train_throughput.py.\n\n")
-    results_doc.write(args.out, "cherry_table", header, md, rows, args.readme)
+    md += comparisons(rows)
+    if svg_kappa(rows, args.out + "_kappa.svg"):
+        md += f"\naccuracy against kappa: {os.path.relpath(args.out + '_kappa.svg', os.path.dirname(args.readme or args.out))}\n"
+    results_doc.write(args.out, args.section, header, md, rows, args.readme)
 
 
 if __name__ == "__main__":
