@@ -129,7 +129,7 @@ std::vector<ImpIteration> run_imp(const NamedPadLayers& layers, const ImpOptions
       for (size_t l = 0; l < layers.size(); ++l)
         masks.push_back(top_entries_mask({scores[l]}, std::llround(target * double(layers[l].second->weight_numel())))[0]);
     }
-    for (size_t l = 0; l < layers.size(); ++l) layers[l].second->set_mask(masks[l]);
+    for (size_t l = 0; l < layers.size(); ++l) layers[l].second->set_mask(masks[l], o.static_from_factors);
     ImpIteration it;
     it.iteration = t, it.target_kappa = target;
     describe_iteration(it, layers, scores, masks, old);

@@ -38,6 +38,9 @@ struct ImpOptions {
   ImpScorer scorer = ImpScorer::grad;
   int64_t batches = 10;      // scoring batches per iteration
   uint64_t seed = 0;         // random scorer
+  // Entries turning static take Ws from the factors (PadLayer::set_mask): for an IMP after training
+  // has moved the factors (PAD-MoE after warm-up), so the switch does not undo what training learnt.
+  bool static_from_factors = false;
 };
 
 using NamedPadLayers = std::vector<std::pair<std::string, std::shared_ptr<PadLayer>>>;

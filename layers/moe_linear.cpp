@@ -20,23 +20,42 @@ MoeLinear::MoeLinear(int64_t in_features, int64_t out_features, const MoeOptions
       out_(out_features),
       top_k_(o.top_k),
       noise_epsilon_(o.noise_epsilon),
+      upcycle_reinit_(o.upcycle_reinit),
       noisy_(o.noisy) {
+  CHERRY_CHECK(o.router_init_std >= 0 && o.upcycle_reinit >= 0 && o.upcycle_reinit <= 1, "MoeLinear",
+               "router_init_std must be >= 0 and upcycle_reinit in [0, 1], got ", o.router_init_std, " and ", o.upcycle_reinit);
   CHERRY_CHECK(o.top_k >= 1 && o.top_k <= o.experts, "MoeLinear", "top-k must be in [1, experts], got k = ", o.top_k, " with ",
                o.experts, " experts");
   std::vector<Tensor> bs;
   for (int64_t e = 0; e < o.experts; ++e) bs.push_back(init::default_bias(out_features, in_features));
   bias = register_parameter("bias", stack(bs, 0));
-  // Zero-initialised router and noise weights (Shazeer et al.): routing starts uniform.
-  w_gate = register_parameter("w_gate", zeros({in_features, o.experts}));
+  // Zero-initialised router and noise weights (Shazeer et al.): routing starts uniform; or a small
+  // random router, which breaks the symmetry between upcycled copies from the first step.
+  w_gate = register_parameter("w_gate", o.router_init_std > 0 ? randn({in_features, o.experts}) * o.router_init_std
+                                                              : zeros({in_features, o.experts}));
   w_noise = register_parameter("w_noise", zeros({in_features, o.experts}));
 }
 
-void MoeLinear::upcycle_from(const Tensor& weight, const Tensor& b) {
+void MoeLinear::upcycle_from(const Tensor& weight, const Tensor& b, int64_t hidden_axis) {
   CHERRY_CHECK(weight.shape() == weight_shape(), "MoeLinear", "upcycling needs a weight of shape ", shape_str(weight_shape()),
                ", got ", shape_str(weight.shape()));
+  CHERRY_CHECK(hidden_axis == 0 || hidden_axis == 1, "MoeLinear", "hidden_axis must be 0 or 1, got ", hidden_axis);
   NoGradGuard ng;
+  const Tensor w = weight.to(DType::f64);
+  const double mu = mean(w).item<double>(), sd = std::sqrt(mean(square(w - mu)).item<double>());
+  const int64_t units = weight.size(hidden_axis), redraw = std::llround(upcycle_reinit_ * double(units));
   for (int64_t e = 0; e < experts(); ++e) {
-    factors.narrow(0, e, 1).copy_(weight.unsqueeze(0));
+    Tensor expert = weight.unsqueeze(0);
+    if (redraw > 0) {  // the first `redraw` of a random permutation of the hidden units
+      Shape keep_shape = {1, 1, 1};
+      keep_shape[size_t(hidden_axis) + 1] = units;
+      const Tensor chosen = lt(randperm(units, weight.device()), scalar_tensor(double(redraw), DType::i64, weight.device()))
+                                .to(weight.dtype())
+                                .reshape(keep_shape);
+      const Tensor drawn = randn(weight_shape(), weight.dtype(), weight.device()) * sd + mu;
+      expert = expert + chosen * (drawn.unsqueeze(0) - expert);
+    }
+    factors.narrow(0, e, 1).copy_(expert);
     if (b.defined()) bias.narrow(0, e, 1).copy_(b.unsqueeze(0));
   }
   if (!b.defined()) bias.zero_();

@@ -19,13 +19,21 @@ struct MoeOptions {
   PadOptions pad;          // dynamic (plain MoE) or pad
   double noise_epsilon = 0.01;
   bool noisy = true;       // noisy gating while training
+  // Remedies for upcycling (issue 21): while the chosen experts are copies of one FFN the task
+  // gradient reaching the router cancels, so only the balance loss would train it.
+  double router_init_std = 0;  // w_gate ~ N(0, std^2) instead of zeros (Shazeer et al.'s choice)
+  double upcycle_reinit = 0;   // drop-upcycling: per expert, re-draw this fraction of the hidden units
 };
 
 class MoeLinear : public PadLayer {
  public:
   MoeLinear(int64_t in_features, int64_t out_features, const MoeOptions& o);
-  // "Upcycling": every expert (and Ws) a copy of a dense layer's weight and bias.
-  void upcycle_from(const Tensor& weight, const Tensor& bias);
+  // "Upcycling": every expert (and Ws) a copy of a dense layer's weight and bias. With
+  // MoeOptions::upcycle_reinit r, each expert then re-draws a random r of the FFN's hidden units from
+  // N(mean, sd) of the dense weight (Drop-Upcycling, Nakamura et al. 2025): rows of the weight when the
+  // hidden units are this layer's outputs (hidden_axis 0, the FFN's first linear), columns when they
+  // are its inputs (1, the second). Ws stays the dense weight.
+  void upcycle_from(const Tensor& weight, const Tensor& bias, int64_t hidden_axis = 0);
   Tensor forward(const Tensor& x) override;  // [..., in] -> [..., out]
   std::string type_name() const override { return "MoeLinear"; }
   int64_t training_only_values() const override { return w_noise.numel(); }  // noise is off at inference
@@ -50,7 +58,7 @@ class MoeLinear : public PadLayer {
 
  private:
   int64_t in_, out_, top_k_;
-  double noise_epsilon_;
+  double noise_epsilon_, upcycle_reinit_;
   bool noisy_;
   Tensor balance_loss_;
   Routing routing_;

@@ -1,5 +1,7 @@
 #include "layers/pad_layer.h"
 
+#include <algorithm>
+
 #include "autograd/ops.h"
 
 namespace cherry {
@@ -41,11 +43,17 @@ int64_t PadLayer::dynamic_entries() const {
   return int64_t(sum(mask.to(DType::f64)).item<double>() + 0.5);
 }
 
-void PadLayer::set_mask(const Tensor& m) {
+void PadLayer::set_mask(const Tensor& m, bool static_from_factors) {
   CHERRY_CHECK(is_pad(), "PadLayer", "a fully dynamic layer has no mask");
   CHERRY_CHECK(m.shape() == shape_, "PadLayer", "mask shape ", shape_str(m.shape()), " does not match the weight shape ", shape_str(shape_));
   NoGradGuard ng;
-  mask.copy_(m.to(mask.device()).to(mask.dtype()));  // masks may be built on the host (IMP)
+  const Tensor next = m.to(mask.device()).to(mask.dtype());  // masks may be built on the host (IMP)
+  if (static_from_factors) {
+    const Tensor turning_static = mask * (1.0 - next);  // 1 where M goes 1 -> 0
+    const Tensor from_factors = mean(factors, {0}) * (lambda_d_value() / std::max(lambda_s_value(), 1e-6));
+    static_weight.copy_(static_weight + turning_static * (from_factors - static_weight));
+  }
+  mask.copy_(next);
 }
 
 int64_t PadLayer::stored_values() const {

@@ -52,7 +52,10 @@ class PadLayer : public Layer {
   // Mask bookkeeping (PAD mode only).
   int64_t dynamic_entries() const;  // sum(M)
   double kappa() const { return is_pad() ? double(dynamic_entries()) / double(numel_) : 1.0; }
-  void set_mask(const Tensor& mask);  // binary, shape S
+  // Binary, shape S. With static_from_factors, entries turning static (M 1 -> 0) take
+  // Ws = (lambda_d / lambda_s) mean_k W_k: where the factors agree (as right after upcycling) and the
+  // mixing weights sum to 1, the layer then computes the same function before and after.
+  void set_mask(const Tensor& mask, bool static_from_factors = false);
   // Values a deployed layer stores: K per dynamic entry + one per static entry (docs/PADNET.md §5).
   int64_t stored_values() const;
   // Trained values outside the factors that a deployed model drops (the MoE router's noise weights).

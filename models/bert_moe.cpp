@@ -16,7 +16,8 @@ std::shared_ptr<BertForSequenceClassification> upcycle_to_moe(const BertForSeque
   FfnLinearFactory factory = [&](int64_t in, int64_t out, FfnRole role, int64_t layer) -> std::shared_ptr<Layer> {
     auto m = std::make_shared<MoeLinear>(in, out, o);
     const Linear& lin = dense_linear(role, layer);
-    m->upcycle_from(lin.weight, lin.bias);
+    // The FFN's hidden units are the first linear's outputs and the second's inputs.
+    m->upcycle_from(lin.weight, lin.bias, role == FfnRole::intermediate ? 0 : 1);
     return m;
   };
   auto moe = std::make_shared<BertForSequenceClassification>(dense.config(), factory);

@@ -95,6 +95,8 @@ def collect(run_dir):
     return {"accuracy": ev["accuracy"], "best_accuracy": ev["best_accuracy"], "epochs": ev["epoch"],
             "stored": model["stored_parameters"], "dynamic": model["dynamic_parameters"],
             "trainable": model["trainable_parameters"], "kappa": model["kappa"], "flops": model["flops_per_image"],
+            **{k: model[m] for k, m in (("index", "index_entries"), ("deployed_flops", "deployed_flops_per_image"),
+                                        ("deployed_bytes", "deployed_bytes")) if m in model},
             "img_s": statistics.median(speeds) if speeds else 0.0, "threads": cfg["threads"], "seed": cfg["seed"],
             "attn_reduction": cfg.get("attn_reduction"), "engine": cfg.get("engine", "unknown"), "machine": cfg.get("machine", {}),
             **({"precision": cfg["precision"]} if cfg.get("precision", "fp32") != "fp32" else {}),
@@ -117,13 +119,18 @@ def archive_finished(runs_root, archive, recipe):
         run_archive.record_finished(archive, os.path.join(runs_root, budget_folder(ds, recipe)), CONFIGS, recipe, collect)
 
 
+def opt(record, key, scale, fmt, unit=""):
+    """record[key] / scale formatted, or '-' for records written before the key existed."""
+    return f"{record[key] / scale:{fmt}}{unit}" if key in record else "-"
+
+
 def table(archive, recipe):
     """Every dataset and config with archived runs at this epoch budget (invocations that train different
     configs or seeds, in any session, build one table)."""
     rows, md = [], []
     md.append(f"| dataset | network | seeds | test accuracy % (mean ± sd) | per seed | stored params | dynamic params | "
-              f"MFLOPs/img | train img/s | threads |")
-    md.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
+              f"index entries | MFLOPs/img (training / deployed) | deployed MiB | train img/s | threads |")
+    md.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for ds in DATASET_ARGS:
         for cfg in CONFIGS:
             results = run_archive.records(archive, budget_folder(ds, recipe), cfg, recipe)
@@ -137,7 +144,8 @@ def table(archive, recipe):
             spread = f" ± {sd:.2f}" if len(accs) > 1 else ""  # no spread from one seed
             md.append(f"| {ds} | {LABELS[cfg]} | {len(results)} | {statistics.mean(accs):.2f}{spread} | "
                       f"{', '.join(f'{a:.2f}' for a in accs)} | {r0['stored'] / 1e6:.3f}M | {r0['dynamic'] / 1e6:.3f}M | "
-                      f"{r0['flops'] / 1e6:.1f} | {statistics.median(r['img_s'] for r in results):.0f} | "
+                      f"{opt(r0, 'index', 1e6, '.3f', 'M')} | {r0['flops'] / 1e6:.1f} / {opt(r0, 'deployed_flops', 1e6, '.1f')} | "
+                      f"{opt(r0, 'deployed_bytes', 1048576, '.2f')} | {statistics.median(r['img_s'] for r in results):.0f} | "
                       f"{', '.join(sorted({str(r['threads']) for r in results}))} |")
     return rows, "\n".join(md) + "\n"
 

@@ -68,7 +68,8 @@ TEST_CASE("run records: the JSON keeps the key names and round-trips") {
     CHECK_FALSE(r.step.has_value());
   }
   SUBCASE("model.json and eval_results.json") {
-    const ModelSummary m{100, 40, 50, 90, 3, 12345, 0.25};
+    ModelSummary m{100, 40, 50, 90, 3, 12345, 0.25};
+    m.index_entries = 10, m.deployed_bytes = 4000, m.deployed_flops_per_image = 12000;
     CHECK(json(read_record<ModelSummary>(json(m), "model.json")).dump() == json(m).dump());
     CHECK(json(m).at("stored_parameters") == 90);
     const EvalResult e{"eval_", {{"accuracy", 0.5}, {"f1", 0.25}}, 0.7, 16, 2, 8, std::pair<std::string, double>{"accuracy", 0.75}};

@@ -61,6 +61,14 @@ TEST_CASE("PAD-Net run: IMP, dynamic-layer records and model summary are consist
   CHECK(std::abs(model.at("kappa").get<double>() - 0.3) < 1e-4);
   CHECK(model.at("stored_parameters").get<int64_t>() == model.at("static_parameters").get<int64_t>() + model.at("dynamic_parameters").get<int64_t>());
   CHECK(model.at("stored_parameters").get<int64_t>() < model.at("trainable_parameters").get<int64_t>());
+  // The deployed form's cost: one index entry per dynamic position, FLOPs measured on the folded model
+  // (it mixes the K values of the dynamic entries only, the training form all K x N), its bytes.
+  ResNet fresh(ResNetConfig{"resnet20", 1, 10}, conv_factory_from(tiny(dir)));
+  int64_t entries = 0;
+  for (const auto& [name, l] : pad_layers(fresh)) entries += l->weight_numel();
+  CHECK(std::abs(double(model.at("index_entries").get<int64_t>()) - model.at("kappa").get<double>() * double(entries)) < 1.0);
+  CHECK(model.at("deployed_flops_per_image").get<int64_t>() < model.at("flops_per_image").get<int64_t>());
+  CHECK(model.at("deployed_bytes").get<int64_t>() >= 4 * model.at("stored_parameters").get<int64_t>());
   std::ifstream imp(dir + "/imp.jsonl");
   std::string line;
   int iterations = 0;

@@ -3,11 +3,20 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <array>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "layers/imp.h"
 
 namespace cherry {
+
+// What entries turning static hold after IMP (ImpOptions::static_from_factors).
+enum class StaticInit { keep, factors };
+constexpr std::array<std::pair<StaticInit, std::string_view>, 2> names_of(StaticInit) {
+  return {{{StaticInit::keep, "keep"}, {StaticInit::factors, "factors"}}};
+}
 
 struct ImpFlags {
   double kappa = 0.3;
@@ -17,6 +26,7 @@ struct ImpFlags {
   ImpScorer scorer = ImpScorer::grad;
   int64_t batches = 10;
   bool no_scale = false;
+  StaticInit static_init = StaticInit::keep;  // finetune_bert: factors
 
   nlohmann::json to_json() const;
   ImpOptions options(uint64_t seed) const;

@@ -175,7 +175,9 @@ std::vector<DynamicRecord> read_dynamic_jsonl(const std::string& path, const std
 }
 
 ModelSummary model_summary(const ParameterCounts& c, int64_t dynamic_layers) {
-  return {c.trainable, c.dynamic, c.static_, c.stored(), dynamic_layers, std::nullopt, c.kappa()};
+  ModelSummary m{c.trainable, c.dynamic, c.static_, c.stored(), dynamic_layers, std::nullopt, c.kappa()};
+  m.index_entries = c.dynamic_entries;
+  return m;
 }
 
 void to_json(json& j, const ModelSummary& m) {
@@ -183,6 +185,8 @@ void to_json(json& j, const ModelSummary& m) {
   put(j, "trainable_parameters", m.trainable), put(j, "dynamic_parameters", m.dynamic), put(j, "static_parameters", m.static_);
   put(j, "stored_parameters", m.stored), put(j, "kappa", m.kappa), put(j, "dynamic_layers", m.dynamic_layers);
   put(j, "flops_per_image", m.flops_per_image);
+  put(j, "index_entries", m.index_entries), put(j, "deployed_bytes", m.deployed_bytes);
+  put(j, "deployed_flops_per_image", m.deployed_flops_per_image);
 }
 
 void from_json(const json& j, ModelSummary& m) {
@@ -190,6 +194,8 @@ void from_json(const json& j, ModelSummary& m) {
   m.static_ = opt_integer(j, "static_parameters", ""), m.stored = opt_integer(j, "stored_parameters", "");
   m.kappa = opt_number(j, "kappa", ""), m.dynamic_layers = opt_integer(j, "dynamic_layers", "");
   m.flops_per_image = opt_integer(j, "flops_per_image", "");
+  m.index_entries = opt_integer(j, "index_entries", ""), m.deployed_bytes = opt_integer(j, "deployed_bytes", "");
+  m.deployed_flops_per_image = opt_integer(j, "deployed_flops_per_image", "");
   check_fraction(m.kappa, "kappa", "");
   if (m.stored && m.static_ && m.dynamic && *m.stored != *m.static_ + *m.dynamic)
     record_error("", cat("stored_parameters ", *m.stored, " != static_parameters ", *m.static_, " + dynamic_parameters ", *m.dynamic));

@@ -100,6 +100,9 @@ void from_json(const nlohmann::json& j, ImpRecord& r);
 struct ModelSummary {
   std::optional<int64_t> trainable, dynamic, static_, stored, dynamic_layers, flops_per_image;
   std::optional<double> kappa;
+  // The deployed (folded) form's cost: its index lists (one entry per dynamic position, the price of
+  // the partition), the bytes of all its tensors as saved, and FLOPs measured on it.
+  std::optional<int64_t> index_entries, deployed_bytes, deployed_flops_per_image;
 };
 ModelSummary model_summary(const ParameterCounts& c, int64_t dynamic_layers);
 void to_json(nlohmann::json& j, const ModelSummary& m);

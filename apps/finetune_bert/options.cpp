@@ -34,6 +34,8 @@ nlohmann::json FinetuneOptions::to_json() const {
                       {"top_k", top_k},
                       {"imp_after", imp_after},
                       {"balance_coef", balance_coef},
+                      {"router_init_std", router_init_std},
+                      {"upcycle_reinit", upcycle_reinit},
                       {"export_deploy", export_deploy},
                       {"train_file", train_file},
                       {"validation_file", validation_file},
@@ -89,6 +91,13 @@ std::variant<FinetuneOptions, int> parse_finetune_options(int argc, char** argv)
       ->check(in_range(-1, 1e12))
       ->capture_default_str();
   moe->add_option("--balance-coef", o.balance_coef, "weight of the load-balancing loss")->check(in_range(0, 100))->capture_default_str();
+  moe->add_option("--router-init-std", o.router_init_std, "router weights ~ N(0, std^2) at upcycling (0: zeros)")
+      ->check(in_range(0, 1))
+      ->capture_default_str();
+  moe->add_option("--upcycle-reinit", o.upcycle_reinit,
+                  "drop-upcycling: fraction of each expert's FFN hidden units re-drawn from N(mean, sd) of the dense weight")
+      ->check(in_range(0, 1))
+      ->capture_default_str();
   add_imp_flags(moe, o.imp);
   moe->add_option("--export-deploy", o.export_deploy, "after training, write the folded deployment model (safetensors) here");
   try {

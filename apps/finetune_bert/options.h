@@ -42,9 +42,12 @@ struct FinetuneOptions : RunFlags {
   // Mixture of experts (docs/PADNET.md §3-§4).
   FfnKind ffn = FfnKind::dense;
   int64_t experts = 8, top_k = 2;
-  ImpFlags imp{.kappa = 0.5};  // docs/PADNET.md §7: PAD-MoE at kappa 0.5
+  // docs/PADNET.md §7: PAD-MoE at kappa 0.5. IMP runs after warm-up, when the experts have moved
+  // from the dense FFN: entries turning static take their experts' mean (issue 21's fair switch).
+  ImpFlags imp{.kappa = 0.5, .static_init = StaticInit::factors};
   int64_t imp_after = -1;      // steps of fully dynamic fine-tuning before IMP (-1: 10% of the run)
   double balance_coef = 0.01;
+  double router_init_std = 0, upcycle_reinit = 0;  // upcycling remedies (layers/moe_linear.h)
   std::string export_deploy;  // after training, write the folded PAD-MoE model (safetensors) here
 
   nlohmann::json to_json() const;

@@ -234,6 +234,7 @@ class BertTask final : public TrainTask {
       mo.experts = o_.experts, mo.top_k = o_.top_k;
       mo.pad.mode = o_.ffn == FfnKind::pad ? DynamicMode::pad : DynamicMode::dynamic;
       mo.pad.scale = !o_.imp.no_scale;
+      mo.router_init_std = o_.router_init_std, mo.upcycle_reinit = o_.upcycle_reinit;
       model_ = upcycle_to_moe(*dense, mo);
       moe_ = moe_layers(*model_);
     }

@@ -72,18 +72,36 @@ void run_imp_before_training(ResNet& model, const Dataset& train, const TrainOpt
   std::fflush(stdout);
 }
 
+namespace {
+std::string fixed3(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+}  // namespace
+
 ModelSummary resnet_model_summary(ResNet& model, const Shape& sample) {
   ModelSummary s = model_summary(count_parameters(model), int64_t(pad_layers(model).size()));
   s.flops_per_image = forward_flops(model, sample);
+  if (model.parameters().front().device() == kCPU) {  // the deployment form is built on the host
+    auto deployed = deploy_resnet(model);
+    s.deployed_flops_per_image = forward_flops(*deployed, sample);
+    int64_t bytes = 0;
+    for (auto& [name, t] : deployed->state_dict()) bytes += t.numel() * int64_t(dtype_size(t.dtype()));
+    s.deployed_bytes = bytes;
+  }
   return s;
 }
 
 std::string model_summary_line(const ModelSummary& s) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "parameters: %.3fM trainable; stored %.3fM = %.3fM static + %.3fM dynamic (kappa %.3f over %d layers); %.2f MFLOPs/image",
-                double(*s.trainable) / 1e6, double(*s.stored) / 1e6, double(*s.static_) / 1e6, double(*s.dynamic) / 1e6, *s.kappa,
-                int(*s.dynamic_layers), double(*s.flops_per_image) / 1e6);
-  return buf;
+  std::string line = cat("parameters: ", fixed3(double(*s.trainable) / 1e6), "M trainable; stored ", fixed3(double(*s.stored) / 1e6), "M = ",
+                         fixed3(double(*s.static_) / 1e6), "M static + ", fixed3(double(*s.dynamic) / 1e6), "M dynamic (kappa ",
+                         fixed3(*s.kappa), " over ", *s.dynamic_layers, " layers) + ", fixed3(double(*s.index_entries) / 1e6),
+                         "M index entries; ", fixed3(double(*s.flops_per_image) / 1e6), " MFLOPs/image");
+  if (s.deployed_flops_per_image)
+    line += cat("; deployed: ", fixed3(double(*s.deployed_flops_per_image) / 1e6), " MFLOPs/image, ",
+                fixed3(double(*s.deployed_bytes) / 1048576.0), " MiB");
+  return line;
 }
 
 nlohmann::json export_deployment(ResNet& model, const Tensor& check_images, const std::string& path) {
