@@ -116,6 +116,7 @@ std::vector<ImpIteration> run_imp(const NamedPadLayers& layers, const ImpOptions
   int64_t total = 0;
   for (auto& [name, l] : layers) {
     l->set_mask(ones(l->weight_shape()));
+    if (o.static_from_factors) l->set_static_from_factors();  // M = 1: the output does not change
     total += l->weight_numel();
   }
   std::vector<ImpIteration> report;

@@ -38,8 +38,9 @@ struct ImpOptions {
   ImpScorer scorer = ImpScorer::grad;
   int64_t batches = 10;      // scoring batches per iteration
   uint64_t seed = 0;         // random scorer
-  // Entries turning static take Ws from the factors (PadLayer::set_mask): for an IMP after training
-  // has moved the factors (PAD-MoE after warm-up), so the switch does not undo what training learnt.
+  // Ws from the factors (PadLayer::set_static_from_factors, before the first scoring pass, so the
+  // mask gradient scores this switch): for an IMP after training has moved the factors (PAD-MoE
+  // after warm-up), so the switch does not undo what training learnt.
   bool static_from_factors = false;
 };
 

@@ -50,10 +50,20 @@ void PadLayer::set_mask(const Tensor& m, bool static_from_factors) {
   const Tensor next = m.to(mask.device()).to(mask.dtype());  // masks may be built on the host (IMP)
   if (static_from_factors) {
     const Tensor turning_static = mask * (1.0 - next);  // 1 where M goes 1 -> 0
-    const Tensor from_factors = mean(factors, {0}) * (lambda_d_value() / std::max(lambda_s_value(), 1e-6));
-    static_weight.copy_(static_weight + turning_static * (from_factors - static_weight));
+    static_weight.copy_(static_weight + turning_static * (factors_as_static() - static_weight));
   }
   mask.copy_(next);
+}
+
+Tensor PadLayer::factors_as_static() const {
+  NoGradGuard ng;
+  return mean(factors, {0}) * (lambda_d_value() / std::max(lambda_s_value(), 1e-6));
+}
+
+void PadLayer::set_static_from_factors() {
+  CHERRY_CHECK(is_pad(), "PadLayer", "a fully dynamic layer has no static part");
+  NoGradGuard ng;
+  static_weight.copy_(factors_as_static());
 }
 
 int64_t PadLayer::stored_values() const {

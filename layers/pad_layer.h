@@ -56,6 +56,10 @@ class PadLayer : public Layer {
   // Ws = (lambda_d / lambda_s) mean_k W_k: where the factors agree (as right after upcycling) and the
   // mixing weights sum to 1, the layer then computes the same function before and after.
   void set_mask(const Tensor& mask, bool static_from_factors = false);
+  // Ws = (lambda_d / lambda_s) mean_k W_k at every entry (the value set_mask gives entries turning
+  // static). IMP calls it first while M = 1, where Ws does not enter the output, so that its mask
+  // gradient scores the switch it will make.
+  void set_static_from_factors();
   // Values a deployed layer stores: K per dynamic entry + one per static entry (docs/PADNET.md §5).
   int64_t stored_values() const;
   // Trained values outside the factors that a deployed model drops (the MoE router's noise weights).
@@ -71,6 +75,7 @@ class PadLayer : public Layer {
   // Registers the tensors; `init` draws one tensor of shape S (called K times, then once for Ws).
   PadLayer(const Shape& shape, int64_t factors_k, const PadOptions& o, const std::function<Tensor(const Shape&)>& init);
   std::string pad_repr() const;
+  Tensor factors_as_static() const;  // (lambda_d / lambda_s) mean_k W_k
 
  private:
   Shape shape_;

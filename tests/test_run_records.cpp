@@ -68,8 +68,7 @@ TEST_CASE("run records: the JSON keeps the key names and round-trips") {
     CHECK_FALSE(r.step.has_value());
   }
   SUBCASE("model.json and eval_results.json") {
-    ModelSummary m{100, 40, 50, 90, 3, 12345, 0.25};
-    m.index_entries = 10, m.deployed_bytes = 4000, m.deployed_flops_per_image = 12000;
+    const ModelSummary m{100, 40, 50, 90, 3, 12345, 0.25, 10, 4000, 12000};
     CHECK(json(read_record<ModelSummary>(json(m), "model.json")).dump() == json(m).dump());
     CHECK(json(m).at("stored_parameters") == 90);
     const EvalResult e{"eval_", {{"accuracy", 0.5}, {"f1", 0.25}}, 0.7, 16, 2, 8, std::pair<std::string, double>{"accuracy", 0.75}};
@@ -183,7 +182,8 @@ TEST_CASE("apps' options: the shared flags and the choices parse into the option
   CHECK(c.at("precision") == "bf16");
   CHECK(c.at("run_dir") == "r");
   CHECK_FALSE(c.contains("overwrite"));
-  CHECK(c.size() == 53);
+  CHECK(c.at("imp_static_init") == "keep");  // IMP at initialisation: nothing learnt to keep
+  CHECK(c.size() == 54);
 
   const FinetuneOptions f;
   CHECK(f.batch_size == 32);
@@ -192,7 +192,10 @@ TEST_CASE("apps' options: the shared flags and the choices parse into the option
   const json fc = f.to_json();
   CHECK(fc.at("task") == "rte");
   CHECK(fc.at("ffn") == "dense");
-  CHECK(fc.size() == 46);
+  CHECK(fc.at("imp_static_init") == "factors");  // IMP after warm-up keeps what it learnt
+  CHECK(fc.at("router_init_std") == 0.0);
+  CHECK(fc.at("upcycle_reinit") == 0.0);
+  CHECK(fc.size() == 49);
   CHECK(fc.at("train_file") == "");
   CHECK(fc.at("precision") == "fp32");
 

@@ -33,7 +33,7 @@ int64_t redrawn_units(const MoeLinear& m, const Tensor& w, int64_t e, int64_t ax
 
 }  // namespace
 
-TEST_CASE("MoeLinear router_init_std: N(0, std^2) router weights; zeros by default") {
+TEST_CASE("MoeLinear router_init_std: N(0, std^2) router weights, zeros by default") {
   manual_seed(1);
   MoeOptions o = pad_moe(8, 2);
   CHECK(amax(abs(MoeLinear(64, 16, o).w_gate)).item<float>() == 0.0f);
@@ -44,7 +44,7 @@ TEST_CASE("MoeLinear router_init_std: N(0, std^2) router weights; zeros by defau
   CHECK(amax(abs(m.w_noise)).item<float>() == 0.0f);  // noise weights stay zero
 }
 
-TEST_CASE("drop-upcycling: each expert re-draws round(r x units) hidden units from the dense weight's N(mean, sd); Ws stays dense") {
+TEST_CASE("drop-upcycling: each expert re-draws round(r x units) hidden units from the dense weight's N(mean, sd), and Ws stays dense") {
   manual_seed(2);
   Generator g(3);
   const Tensor w = randn({64, 48}, DType::f32, kCPU, g) * 0.5 + 0.1, b = randn({64}, DType::f32, kCPU, g);
@@ -105,13 +105,12 @@ TEST_CASE("PAD set_mask with static_from_factors: the layer computes the same fu
   CHECK_CLOSE(from_factors->static_weight, ws, 0, 0);
 }
 
-TEST_CASE("PAD-MoE BERT: after fine-tuning steps, IMP with Ws from the experts moves the loss far less than with the pretrained Ws") {
+TEST_CASE("PAD-MoE BERT after fine-tuning steps: IMP with Ws from the experts keeps the logits continuous, for any partition") {
   const auto f = load_safetensors(std::string(CHERRY_FIXTURES_DIR) + "/golden_bert_tiny.safetensors");
   const Tensor ids = f.at("input_ids"), mask = f.at("attention_mask"), types = f.at("token_type_ids");
   const Tensor labels = zeros({ids.size(0)}, DType::i64);
-  double jump[2] = {0, 0};
-  for (bool from_factors : {false, true}) {
-    CAPTURE(from_factors);
+  // The largest change of any logit across IMP, over the largest logit.
+  auto jump = [&](ImpScorer scorer, bool from_factors) {
     manual_seed(5);
     auto dense = load_bert_for_sequence_classification(std::string(CHERRY_FIXTURES_DIR) + "/bert_tiny", 3);
     MoeOptions o = pad_moe(4, 2);
@@ -125,23 +124,28 @@ TEST_CASE("PAD-MoE BERT: after fine-tuning steps, IMP with Ws from the experts m
       opt.step();
     }
     moe->eval();
-    auto loss = [&] {
+    auto logits = [&] {
       NoGradGuard ng;
-      return moe->loss(moe->forward(ids, mask, types), labels).item<double>();
+      return moe->forward(ids, mask, types);
     };
-    const double before = loss();
+    const Tensor before = logits();
     ImpOptions io;
-    io.kappa = 0.5, io.iterations = 2, io.batches = 1, io.static_from_factors = from_factors;
+    io.kappa = 0.5, io.iterations = 2, io.batches = 1, io.scorer = scorer, io.static_from_factors = from_factors;
     run_imp(pad_layers(*moe), io, [&](int64_t) { return moe->loss(moe->forward(ids, mask, types), labels); });
     moe->zero_grad();
-    jump[from_factors] = std::abs(loss() - before);
-    CAPTURE(before);
-    CAPTURE(jump[from_factors]);
-    CHECK(jump[from_factors] >= 0);
-  }
-  CAPTURE(jump[0]);
-  CAPTURE(jump[1]);
-  CHECK(jump[1] < 0.25 * jump[0]);
+    return double(amax(abs(logits() - before)).item<float>() / amax(abs(before)).item<float>());
+  };
+  // A random partition makes static whatever entries it draws: the pretrained Ws there undoes the
+  // warm-up (the GLUE table's PAD-MoE random rows); the experts' mean keeps it.
+  const double random_keep = jump(ImpScorer::random, false), random_factors = jump(ImpScorer::random, true);
+  CAPTURE(random_keep);
+  CAPTURE(random_factors);
+  CHECK(random_factors < 0.25 * random_keep);
+  CHECK(random_factors < 0.05);
+  // IMP's gradient scorer makes static the entries whose switch moves the loss least, under either
+  // rule (measured: 0.6% with keep, 0.9% with factors), so both stay continuous; only factors keeps
+  // the warm-up's updates of those entries.
+  CHECK(jump(ImpScorer::grad, true) < 0.02);
 }
 
 }  // namespace cherry

@@ -175,9 +175,7 @@ std::vector<DynamicRecord> read_dynamic_jsonl(const std::string& path, const std
 }
 
 ModelSummary model_summary(const ParameterCounts& c, int64_t dynamic_layers) {
-  ModelSummary m{c.trainable, c.dynamic, c.static_, c.stored(), dynamic_layers, std::nullopt, c.kappa()};
-  m.index_entries = c.dynamic_entries;
-  return m;
+  return {c.trainable, c.dynamic, c.static_, c.stored(), dynamic_layers, std::nullopt, c.kappa(), c.dynamic_entries, std::nullopt, std::nullopt};
 }
 
 void to_json(json& j, const ModelSummary& m) {

@@ -83,7 +83,8 @@ std::string fixed3(double v) {
 ModelSummary resnet_model_summary(ResNet& model, const Shape& sample) {
   ModelSummary s = model_summary(count_parameters(model), int64_t(pad_layers(model).size()));
   s.flops_per_image = forward_flops(model, sample);
-  if (model.parameters().front().device() == kCPU) {  // the deployment form is built on the host
+  // The deployment form (built on the host) folds dynamic convs: a static network is its own.
+  if (!pad_layers(model).empty() && model.parameters().front().device() == kCPU) {
     auto deployed = deploy_resnet(model);
     s.deployed_flops_per_image = forward_flops(*deployed, sample);
     int64_t bytes = 0;
