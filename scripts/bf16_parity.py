@@ -150,17 +150,9 @@ def svg_loss_curves(archive, out, group="fashion-mnist-3ep"):
     ymax = max(l for _, _, _, pts in series for _, l in pts)
     X = lambda s: L + (W - L - R) * s / xmax
     Y = lambda l: T + (H - T - B) * (ymax - l) / (ymax - ymin or 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
-             f'<rect width="{W}" height="{H}" fill="white"/>',
-             f'<text x="{L}" y="18">{group}: training loss (running average), fp32 solid, bf16 dashed</text>',
-             f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="black"/>',
-             f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="black"/>',
-             f'<text x="{(L + W - R) / 2}" y="{H - 8}" text-anchor="middle">step</text>']
-    for k in range(5):
-        v = ymin + (ymax - ymin) * k / 4
-        parts.append(f'<text x="{L - 6}" y="{Y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>')
-        s = xmax * k / 4
-        parts.append(f'<text x="{X(s):.1f}" y="{H - B + 16}" text-anchor="middle">{s:.0f}</text>')
+    parts = results_doc.svg_frame((W, H), (L, R, T, B), f"{group}: training loss (running average), fp32 solid, bf16 dashed", "step",
+                                  [(X(xmax * k / 4), f"{xmax * k / 4:.0f}") for k in range(5)],
+                                  [(Y(ymin + (ymax - ymin) * k / 4), f"{ymin + (ymax - ymin) * k / 4:.2f}") for k in range(5)])
     for i, (label, colour, dashed, pts) in enumerate(series):
         d = " ".join(f"{X(s):.1f},{Y(l):.1f}" for s, l in pts)
         dash = ' stroke-dasharray="6,4"' if dashed else ""

@@ -188,16 +188,9 @@ def svg_kappa(rows, out, dataset="cifar10"):
     lo, hi = lo - 0.5, hi + 0.5
     X = lambda k: L + (W - L - R) * k
     Y = lambda a: T + (H - T - B) * (hi - a) / (hi - lo)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
-             f'<rect width="{W}" height="{H}" fill="white"/>',
-             f'<text x="{L}" y="18">{dataset}: test accuracy (mean ± sd over seeds) against kappa</text>',
-             f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="black"/>',
-             f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="black"/>',
-             f'<text x="{(L + W - R) / 2}" y="{H - 8}" text-anchor="middle">kappa (dynamic ratio; 1 = DY-Conv)</text>']
-    for i in range(5):
-        a = lo + (hi - lo) * i / 4
-        parts.append(f'<text x="{L - 6}" y="{Y(a) + 4:.1f}" text-anchor="end">{a:.1f}</text>')
-        parts.append(f'<text x="{X(i / 4):.1f}" y="{H - B + 16}" text-anchor="middle">{i / 4:g}</text>')
+    parts = results_doc.svg_frame((W, H), (L, R, T, B), f"{dataset}: test accuracy (mean ± sd over seeds) against kappa",
+                                  "kappa (dynamic ratio; 1 = DY-Conv)", [(X(i / 4), f"{i / 4:g}") for i in range(5)],
+                                  [(Y(lo + (hi - lo) * i / 4), f"{lo + (hi - lo) * i / 4:.1f}") for i in range(5)])
     if static:
         y = Y(static["mean_accuracy"])
         parts.append(f'<line x1="{L}" y1="{y:.1f}" x2="{W - R}" y2="{y:.1f}" stroke="#555" stroke-dasharray="6,4"/>')

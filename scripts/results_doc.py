@@ -30,3 +30,19 @@ def write(out, name, header, md, rows, readme=None):
             f.write(text)
         os.replace(tmp, readme)
     print(header + md)
+
+
+def svg_frame(size, margins, title, xlabel, xticks, yticks):
+    """The start of a plot as SVG elements: white background, title, axes and tick labels.
+    size (W, H), margins (left, right, top, bottom); ticks are (pixel position, label) pairs."""
+    (W, H), (L, R, T, B) = size, margins
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
+             f'<rect width="{W}" height="{H}" fill="white"/>',
+             f'<text x="{L}" y="18">{title}</text>',
+             f'<line x1="{L}" y1="{H - B}" x2="{W - R}" y2="{H - B}" stroke="black"/>',
+             f'<line x1="{L}" y1="{T}" x2="{L}" y2="{H - B}" stroke="black"/>',
+             f'<text x="{(L + W - R) / 2}" y="{H - 8}" text-anchor="middle">{xlabel}</text>']
+    parts += [f'<text x="{L - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>' for y, label in yticks]
+    parts += [f'<text x="{x:.1f}" y="{H - B + 16}" text-anchor="middle">{label}</text>' for x, label in xticks]
+    return parts
+

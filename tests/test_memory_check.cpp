@@ -71,10 +71,14 @@ TEST_CASE("memory check: two small probes predict a batch-96 step's peak to 5%, 
     REQUIRE(m.has_value());
     CHECK(default_generator().state() == rng);
     for (auto& [name, b] : task.net.named_buffers()) {
-      CAPTURE(name);
-      CHECK_CLOSE(b, before.at(name), 0, 0);
+      const std::string buffer = name;  // clang 14 cannot capture a structured binding
+      CAPTURE(buffer);
+      CHECK_CLOSE(b, before.at(buffer), 0, 0);
     }
-    for (auto& [name, p] : task.net.named_parameters()) CHECK_MESSAGE(!p.grad().defined(), name);
+    for (auto& [name, p] : task.net.named_parameters()) {
+      const std::string param = name;
+      CHECK_MESSAGE(!p.grad().defined(), param);
+    }
     const double real = measured_step(task, 96);
     CAPTURE(m->fixed);
     CAPTURE(m->per_sample);
