@@ -57,11 +57,9 @@ def command(args, group, config, seed, run_dir):
     app, epochs, _, data = GROUPS[group]
     base, precision = config.rsplit("-", 1)
     if app == "resnet":
-        cmd = cherry_table.command(args.resnet, data, base, seed, epochs, args.threads, run_dir)
-    else:
-        glue_args = argparse.Namespace(epochs=epochs, threads=args.threads, binary=args.bert, model=args.model, sst2_train_samples=0)
-        cmd = glue_table.command(glue_args, data, base, seed, run_dir)
-    return cmd + ["--precision", precision]
+        return cherry_table.command(args.resnet, data, base, seed, cherry_table.recipe_of(epochs, precision, 0.0), args.threads, run_dir)
+    glue_args = argparse.Namespace(epochs=epochs, threads=args.threads, binary=args.bert, model=args.model, sst2_train_samples=0)
+    return glue_table.command(glue_args, data, base, seed, run_dir) + ["--precision", precision]
 
 
 def loss_curve(run_dir, points=60):
